@@ -1,0 +1,210 @@
+/**
+ * Small pure helpers shared by the parser families. Everything here runs per line: no regex with
+ * nested quantifiers, no allocation that the caller did not ask for.
+ */
+import { isIP } from 'node:net';
+import type { Action } from '../../protocol/event.js';
+
+const PROTO_BY_NUMBER: Readonly<Record<string, string>> = {
+  '1': 'icmp',
+  '2': 'igmp',
+  '4': 'ipip',
+  '6': 'tcp',
+  '17': 'udp',
+  '41': 'ipv6',
+  '47': 'gre',
+  '50': 'esp',
+  '51': 'ah',
+  '58': 'ipv6-icmp',
+  '89': 'ospf',
+  '103': 'pim',
+  '112': 'vrrp',
+  '132': 'sctp',
+};
+
+const PROTO_ALIASES: Readonly<Record<string, string>> = {
+  icmp6: 'ipv6-icmp',
+  icmpv6: 'ipv6-icmp',
+  'ipv6-icmp': 'ipv6-icmp',
+  'icmp-v6': 'ipv6-icmp',
+};
+
+/** Lower-case IANA keyword for a protocol given as a name or a number; undefined when empty. */
+export function normaliseProto(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === '') return undefined;
+  const byNumber = PROTO_BY_NUMBER[v];
+  if (byNumber !== undefined) return byNumber;
+  const alias = PROTO_ALIASES[v];
+  if (alias !== undefined) return alias;
+  // "TCP/443"-style or "proto:tcp" values: keep the protocol word only.
+  const cut = v.search(/[/:\s]/);
+  return cut > 0 ? normaliseProto(v.slice(0, cut)) : v.slice(0, 16);
+}
+
+const ACTION_WORDS: Readonly<Record<string, Action>> = {
+  allow: 'allow',
+  allowed: 'allow',
+  accept: 'allow',
+  accepted: 'allow',
+  permit: 'allow',
+  permitted: 'allow',
+  pass: 'allow',
+  passed: 'allow',
+  built: 'allow',
+  teardown: 'allow',
+  close: 'allow',
+  start: 'allow',
+  deny: 'deny',
+  denied: 'deny',
+  block: 'deny',
+  blocked: 'deny',
+  drop: 'drop',
+  dropped: 'drop',
+  discard: 'drop',
+  discarded: 'drop',
+  reject: 'reject',
+  rejected: 'reject',
+  'reset-both': 'reject',
+  'reset-client': 'reject',
+  'reset-server': 'reject',
+};
+
+/** Folds a vendor's action word into our five actions; `other` for anything unknown. */
+export function normaliseAction(value: string | undefined): Action {
+  if (value === undefined) return 'other';
+  return ACTION_WORDS[value.trim().toLowerCase()] ?? 'other';
+}
+
+/** A port number 0-65535 from text, or undefined. */
+export function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined || value.length === 0 || value.length > 5) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  return n <= 65535 ? n : undefined;
+}
+
+/** A non-negative safe integer from text (byte and packet counters), or undefined. */
+export function parseCount(value: string | undefined): number | undefined {
+  if (value === undefined || value.length === 0 || value.length > 15) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** The address itself when `value` is an IPv4 or IPv6 address (brackets and zone ids removed). */
+export function parseIp(value: string | undefined): string | undefined {
+  if (value === undefined || value.length === 0 || value.length > 64) return undefined;
+  let v = value;
+  if (v.charCodeAt(0) === 91 /* [ */ && v.endsWith(']')) v = v.slice(1, -1);
+  const zone = v.indexOf('%');
+  if (zone > 0) v = v.slice(0, zone);
+  return isIP(v) !== 0 ? v.toLowerCase() : undefined;
+}
+
+/**
+ * Splits `key=value key2="quoted value" key3=` text into a map. Values may be double-quoted (with
+ * backslash escapes) or run to the next space. Keys are kept as written. Linear in the line length.
+ */
+export function parseKeyValues(text: string, separator = ' '): Map<string, string> {
+  const out = new Map<string, string>();
+  const sep = separator.charCodeAt(0);
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && (text.charCodeAt(i) === sep || text.charCodeAt(i) === 32)) i++;
+    const keyStart = i;
+    while (i < n && text.charCodeAt(i) !== 61 /* = */ && text.charCodeAt(i) !== sep) i++;
+    if (i >= n || text.charCodeAt(i) !== 61) continue; // a bare word, not a pair
+    const key = text.slice(keyStart, i);
+    i++;
+    let value: string;
+    if (i < n && text.charCodeAt(i) === 34 /* " */) {
+      i++;
+      let buf = '';
+      let start = i;
+      while (i < n && text.charCodeAt(i) !== 34) {
+        if (text.charCodeAt(i) === 92 /* \ */ && i + 1 < n) {
+          buf += text.slice(start, i);
+          i++;
+          start = i;
+        }
+        i++;
+      }
+      value = buf + text.slice(start, i);
+      i++;
+    } else {
+      const start = i;
+      while (i < n && text.charCodeAt(i) !== sep) i++;
+      value = text.slice(start, i);
+    }
+    if (key.length > 0) out.set(key, value);
+  }
+  return out;
+}
+
+const MONTHS: Readonly<Record<string, number>> = {
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
+};
+
+/** Month index 0-11 from an English three-letter abbreviation (any case), or undefined. */
+export function monthIndex(abbrev: string): number | undefined {
+  return MONTHS[abbrev.slice(0, 3).toLowerCase()];
+}
+
+/**
+ * The year for a year-less date (RFC 3164 `Mmm dd hh:mm:ss`): the year that puts the date closest to
+ * `now`, so a December line read on 1 January is last year's and a January line read on
+ * 31 December is next year's.
+ */
+export function inferYear(month: number, day: number, now: Date): number {
+  const year = now.getUTCFullYear();
+  const candidate = Date.UTC(year, month, day);
+  const diff = candidate - now.getTime();
+  const halfYearMs = 183 * 24 * 3600 * 1000;
+  if (diff > halfYearMs) return year - 1;
+  if (diff < -halfYearMs) return year + 1;
+  return year;
+}
+
+/** ISO-8601 text for an epoch in seconds or milliseconds, or undefined when out of range. */
+export function epochToIso(value: string | number): string | undefined {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n <= 0) return undefined;
+  const ms = n < 1e11 ? n * 1000 : n < 1e14 ? n : n / 1000; // s, ms or µs
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/**
+ * Normalises a date-time the line wrote as `YYYY-MM-DD[T ]hh:mm:ss[.fff][Z|±hh[:]mm]` to ISO-8601.
+ * Without a zone the time is taken as UTC (`Z`): the device's zone is unknown here.
+ */
+export function isoFromDateTime(date: string, time: string, zone?: string): string | undefined {
+  if (date.length !== 10 || time.length < 8) return undefined;
+  let z = zone ?? 'Z';
+  if (z !== 'Z' && /^[+-]\d{4}$/.test(z)) z = `${z.slice(0, 3)}:${z.slice(3)}`;
+  else if (z !== 'Z' && !/^[+-]\d{2}:\d{2}$/.test(z)) z = 'Z';
+  const iso = `${date}T${time}${z}`;
+  return Number.isNaN(Date.parse(iso)) ? undefined : iso;
+}
