@@ -1,0 +1,119 @@
+/**
+ * Starts central's stages and wires them: dev CA and certificates on first start → database and
+ * migrations → broker (embedded Aedes storing each batch before it acknowledges the device) or an
+ * ingest worker on an external broker → HTTPS portal. Each stage lives in its own folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../common/logger.js';
+import { limits } from '../protocol/limits.js';
+import { initDevCa } from '../provisioning/store.js';
+import { startEmbeddedBroker } from './broker/aedes-broker.js';
+import type { CentralConfig } from './config.js';
+import { handleUplinkMessage } from './ingest/handle-publish.js';
+import { newIngestCounters } from './ingest/ingest-counters.js';
+import { startMqttWorker } from './ingest/mqtt-worker.js';
+import { startPortal } from './portal/server.js';
+import { openDatabase } from './store/db.js';
+import { migrate } from './store/migrate.js';
+
+export interface RunningCentral {
+  readonly ports: { readonly broker?: number; readonly portal: number };
+  readonly runtimeFile: string;
+  close(): Promise<void>;
+}
+
+/** What a running central writes to <dataDir>/central.json so `report` and the demo can find it. */
+export interface CentralRuntime {
+  readonly pid: number;
+  readonly brokerPort?: number;
+  readonly portalPort: number;
+  readonly tokenFile: string;
+  readonly caFile: string;
+}
+
+export function readAdminToken(dataDir: string): string {
+  const file = join(dataDir, 'portal-admin.token');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+export async function startCentral(config: CentralConfig, logger: Logger): Promise<RunningCentral> {
+  const dataDir = resolve(config.dataDir);
+  const extraNames = config.serverNames
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  const pki = await initDevCa(dataDir, {
+    hostnames: extraNames.filter((n) => isIP(n) === 0),
+    ips: extraNames.filter((n) => isIP(n) !== 0),
+  });
+  const read = (path: string) => readFileSync(path, 'utf8');
+  const caPem = read(pki.caCert);
+  const db = await openDatabase(config.db || undefined, dataDir);
+  await migrate(db);
+  const counters = newIngestCounters();
+  const closers: (() => Promise<void>)[] = [];
+  let brokerPort: number | undefined;
+  if (config.brokerUrl) {
+    const worker = await startMqttWorker({
+      url: config.brokerUrl,
+      group: config.ingestGroup,
+      clientId: `central-ingest-${process.pid}-${randomBytes(3).toString('hex')}`,
+      tls: { certPem: read(pki.ingestCert), keyPem: read(pki.ingestKey), caPem },
+      db,
+      counters,
+      logger,
+    });
+    closers.push(() => worker.close());
+  } else {
+    const broker = await startEmbeddedBroker({
+      host: config.brokerHost,
+      port: config.brokerPort,
+      tls: { certPem: read(pki.serverCert), keyPem: read(pki.serverKey), caPem },
+      maxPacketBytes: limits.maxPayloadBytes + 4096,
+      logger,
+      // The device's QoS 1 publish is acknowledged only after this resolves: stored means acked.
+      onPublishAuthorised: async (identity, packet) => {
+        if (identity.kind !== 'device') return;
+        await handleUplinkMessage(db, counters, {
+          topic: packet.topic,
+          payload: packet.payload,
+          deviceId: identity.deviceId,
+        });
+      },
+    });
+    brokerPort = broker.port;
+    closers.push(() => broker.close());
+  }
+  const adminToken = readAdminToken(dataDir);
+  const portal = await startPortal({
+    host: config.portalHost,
+    port: config.portalPort,
+    tls: { certPem: read(pki.serverCert), keyPem: read(pki.serverKey) },
+    adminToken,
+    db,
+    counters,
+  });
+  closers.push(() => portal.close());
+  const runtimeFile = join(dataDir, 'central.json');
+  const runtime: CentralRuntime = {
+    pid: process.pid,
+    ...(brokerPort !== undefined ? { brokerPort } : {}),
+    portalPort: portal.port,
+    tokenFile: join(dataDir, 'portal-admin.token'),
+    caFile: pki.caCert,
+  };
+  writeFileSync(runtimeFile, `${JSON.stringify(runtime)}\n`);
+  return {
+    ports: { ...(brokerPort !== undefined ? { broker: brokerPort } : {}), portal: portal.port },
+    runtimeFile,
+    close: async () => {
+      for (const close of closers.reverse()) await close();
+      await db.close();
+      rmSync(runtimeFile, { force: true });
+    },
+  };
+}

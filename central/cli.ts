@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/** `cyberalarm-central`: the police central service binary. Wiring only. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { printJsonLine, runCommand, UserError, untilSignal } from '../common/cli.js';
+import { addConfigFlags, resolveConfig, sampleConfig } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { VERSION } from '../common/version.js';
+import { limits } from '../protocol/limits.js';
+import { isValidDeviceId } from '../protocol/topics.js';
+import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from '../provisioning/store.js';
+import { renderMosquittoAcl, renderMosquittoConfig } from './broker/mosquitto-config.js';
+import { startCentral } from './central.js';
+import { CentralConfigSchema } from './config.js';
+import { parsePeriod } from './portal/server.js';
+import { formatDeviceReport } from './report/device-report.js';
+import { fetchDeviceReport } from './report/fetch-report.js';
+
+const program = new Command('cyberalarm-central')
+  .description('CyberAlarm central service: broker, ingest, store, reports and the police portal')
+  .version(VERSION);
+
+addConfigFlags(
+  program.command('run').description('run central: broker, ingest, database and HTTPS portal'),
+  CentralConfigSchema,
+).action((flags: Record<string, unknown>) =>
+  runCommand('cyberalarm-central run', async () => {
+    const config = resolveConfig(CentralConfigSchema, flags);
+    const logger = createLogger('central', config.logLevel);
+    const central = await startCentral(config, logger);
+    printJsonLine({ event: 'listening', ...central.ports, runtimeFile: central.runtimeFile });
+    logger.info({ ...central.ports }, 'central running');
+    const signal = await untilSignal();
+    logger.info({ signal }, 'stopping');
+    await central.close();
+    process.exit(0);
+  }),
+);
+
+program
+  .command('report')
+  .description('print a device report for a period: events by action, top sources, top destination ports')
+  .requiredOption('--device <id>', 'device id')
+  .option('--from <iso>', 'start of the period (default: 24 hours before --to)')
+  .option('--to <iso>', 'end of the period (default: now)')
+  .option('--top <n>', 'rows in the top lists', '10')
+  .option('--data-dir <dir>', "central's data directory", './data/central')
+  .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
+  .option('--json', 'print JSON instead of a table')
+  .action(
+    (opts: {
+      device: string;
+      from?: string;
+      to?: string;
+      top: string;
+      dataDir: string;
+      db: string;
+      json?: boolean;
+    }) =>
+      runCommand('cyberalarm-central report', async () => {
+        const period = parsePeriod(opts.from, opts.to);
+        if ('error' in period) throw new UserError(period.error);
+        const top = Number(opts.top);
+        if (!Number.isInteger(top) || top < 1) throw new UserError('--top must be a whole number ≥ 1');
+        const report = await fetchDeviceReport({
+          dataDir: opts.dataDir,
+          db: opts.db,
+          deviceId: opts.device,
+          ...period,
+          top,
+        });
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDeviceReport(report));
+      }),
+  );
+
+const device = program
+  .command('device')
+  .description('device identities (development CA; QR enrolment replaces this)');
+device
+  .command('issue')
+  .description("issue a device certificate from central's CA and write the agent's identity directory")
+  .requiredOption('--id <deviceId>', 'device id (letters, digits, . _ -)')
+  .requiredOption('--out <dir>', 'identity directory to write (device.crt, device.key, ca.crt)')
+  .option('--data-dir <dir>', "central's data directory (holds the CA)", './data/central')
+  .action((opts: { id: string; out: string; dataDir: string }) =>
+    runCommand('cyberalarm-central device issue', async () => {
+      if (!isValidDeviceId(opts.id))
+        throw new UserError(`--id ${JSON.stringify(opts.id)}: use 1-64 letters, digits, . _ -`);
+      const ca = await loadOrCreateCa(join(resolve(opts.dataDir), 'ca'));
+      await writeDeviceIdentity(resolve(opts.out), opts.id, ca);
+      printJsonLine({ event: 'issued', deviceId: opts.id, identityDir: resolve(opts.out) });
+    }),
+  );
+
+program
+  .command('broker-config')
+  .description('write a Mosquitto configuration and ACL matching the embedded broker rules')
+  .option('--out <dir>', 'directory for mosquitto.conf and acl', './mosquitto')
+  .option('--port <n>', 'TLS listener port', '8883')
+  .option('--data-dir <dir>', "central's data directory (CA and server certificate)", './data/central')
+  .action((opts: { out: string; port: string; dataDir: string }) =>
+    runCommand('cyberalarm-central broker-config', async () => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError('--port must be 1-65535');
+      const out = resolve(opts.out);
+      mkdirSync(out, { recursive: true });
+      const pki = await initDevCa(resolve(opts.dataDir), { hostnames: [], ips: [] });
+      const aclFile = join(out, 'acl');
+      writeFileSync(aclFile, renderMosquittoAcl());
+      writeFileSync(
+        join(out, 'mosquitto.conf'),
+        renderMosquittoConfig({
+          port,
+          certFile: pki.serverCert,
+          keyFile: pki.serverKey,
+          caFile: pki.caCert,
+          aclFile,
+          persistenceDir: join(out, 'data'),
+          maxPacketBytes: limits.maxPayloadBytes + 4096,
+        }),
+      );
+      printJsonLine({
+        event: 'written',
+        config: join(out, 'mosquitto.conf'),
+        acl: aclFile,
+        ingestCert: pki.ingestCert,
+      });
+    }),
+  );
+
+program
+  .command('config')
+  .description('print a sample configuration file with every setting and its default')
+  .argument('[what]', 'sample', 'sample')
+  .action(() => {
+    process.stdout.write(sampleConfig(CentralConfigSchema, 'cyberalarm-central run configuration'));
+  });
+
+await program.parseAsync();

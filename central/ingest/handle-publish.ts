@@ -1,0 +1,42 @@
+/**
+ * What ingest does with one uplink message, whichever broker it came through: events batches are
+ * stored (or counted as duplicates, or quarantined); a database error propagates so the message is
+ * not acknowledged and the device (or broker) delivers it again.
+ */
+import { parseUplinkTopic } from '../../protocol/topics.js';
+import type { Database } from '../store/db.js';
+import type { IngestCounters } from './ingest-counters.js';
+import { storeBatch } from './store-batch.js';
+
+export async function handleUplinkMessage(
+  db: Database,
+  counters: IngestCounters,
+  message: { topic: string; payload: Uint8Array; deviceId?: string },
+): Promise<void> {
+  const parsed = parseUplinkTopic(message.topic);
+  if (parsed?.kind !== 'events') return; // alerts/health: later issues
+  const deviceId = message.deviceId ?? parsed.deviceId;
+  counters.batches++;
+  counters.bytes += message.payload.length;
+  let result: Awaited<ReturnType<typeof storeBatch>>;
+  try {
+    result = await storeBatch(db, {
+      deviceId,
+      topic: message.topic,
+      payload: message.payload,
+      receivedAt: new Date(),
+    });
+  } catch (err) {
+    counters.storeErrors++;
+    throw err;
+  }
+  if (result.status === 'stored') {
+    counters.stored++;
+    counters.storedEvents += result.events;
+  } else if (result.status === 'duplicate') {
+    counters.duplicates++;
+  } else {
+    counters.quarantined++;
+    counters.quarantinedByReason[result.reason] = (counters.quarantinedByReason[result.reason] ?? 0) + 1;
+  }
+}
