@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `cyberalarm-central`: the police central service binary. Wiring only. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { printJsonLine, runCommand, UserError, untilSignal } from '../common/cli.js';
@@ -97,36 +98,63 @@ program
   .command('broker-config')
   .description('write a Mosquitto configuration and ACL matching the embedded broker rules')
   .option('--out <dir>', 'directory for mosquitto.conf and acl', './mosquitto')
-  .option('--port <n>', 'TLS listener port', '8883')
+  .option('--port <n>', 'TLS listener port for devices', '8883')
+  .option('--bind <address>', 'address of the device listener (default: all)')
+  .option('--worker-port <n>', "TLS listener port for central's ingest workers", '8884')
+  .option('--worker-bind <address>', 'address of the worker listener: keep it internal', '127.0.0.1')
+  .option('--user <name>', 'account Mosquitto runs as (must read the key files)', userInfo().username)
   .option('--data-dir <dir>', "central's data directory (CA and server certificate)", './data/central')
-  .action((opts: { out: string; port: string; dataDir: string }) =>
-    runCommand('cyberalarm-central broker-config', async () => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError('--port must be 1-65535');
-      const out = resolve(opts.out);
-      mkdirSync(out, { recursive: true });
-      const pki = await initDevCa(resolve(opts.dataDir), { hostnames: [], ips: [] });
-      const aclFile = join(out, 'acl');
-      writeFileSync(aclFile, renderMosquittoAcl());
-      writeFileSync(
-        join(out, 'mosquitto.conf'),
-        renderMosquittoConfig({
-          port,
-          certFile: pki.serverCert,
-          keyFile: pki.serverKey,
-          caFile: pki.caCert,
-          aclFile,
-          persistenceDir: join(out, 'data'),
-          maxPacketBytes: limits.maxPayloadBytes + 4096,
-        }),
-      );
-      printJsonLine({
-        event: 'written',
-        config: join(out, 'mosquitto.conf'),
-        acl: aclFile,
-        ingestCert: pki.ingestCert,
-      });
-    }),
+  .action(
+    (opts: {
+      out: string;
+      port: string;
+      bind?: string;
+      workerPort: string;
+      workerBind: string;
+      user: string;
+      dataDir: string;
+    }) =>
+      runCommand('cyberalarm-central broker-config', async () => {
+        const port = Number(opts.port);
+        const workerPort = Number(opts.workerPort);
+        for (const [flag, value] of [
+          ['--port', port],
+          ['--worker-port', workerPort],
+        ] as const) {
+          if (!Number.isInteger(value) || value < 1 || value > 65535)
+            throw new UserError(`${flag} must be 1-65535`);
+        }
+        if (port === workerPort) throw new UserError('--port and --worker-port must differ');
+        const out = resolve(opts.out);
+        mkdirSync(out, { recursive: true });
+        const pki = await initDevCa(resolve(opts.dataDir), { hostnames: [], ips: [] });
+        const aclFile = join(out, 'acl');
+        writeFileSync(aclFile, renderMosquittoAcl());
+        writeFileSync(
+          join(out, 'mosquitto.conf'),
+          renderMosquittoConfig({
+            port,
+            ...(opts.bind ? { bindAddress: opts.bind } : {}),
+            workerPort,
+            workerBindAddress: opts.workerBind,
+            runAsUser: opts.user,
+            certFile: pki.serverCert,
+            keyFile: pki.serverKey,
+            caFile: pki.caCert,
+            aclFile,
+            persistenceDir: join(out, 'data'),
+            maxPacketBytes: limits.maxPayloadBytes + 4096,
+          }),
+        );
+        printJsonLine({
+          event: 'written',
+          config: join(out, 'mosquitto.conf'),
+          acl: aclFile,
+          devicePort: port,
+          workerPort,
+          ingestCert: pki.ingestCert,
+        });
+      }),
   );
 
 program

@@ -57,12 +57,15 @@ t.test('10,000 lines over TCP and UDP through Mosquitto into PostgreSQL', { skip
 
   const centralDir = join(dir, 'central');
   const brokerPort = await freePort();
+  const workerPort = await freePort();
   await runCli(CENTRAL_CLI, [
     'broker-config',
     '--out',
     join(dir, 'mosquitto'),
     '--port',
     String(brokerPort),
+    '--worker-port',
+    String(workerPort),
     '--data-dir',
     centralDir,
   ]);
@@ -73,7 +76,7 @@ t.test('10,000 lines over TCP and UDP through Mosquitto into PostgreSQL', { skip
     '--db',
     `postgres://postgres@127.0.0.1:5432/${dbName}`,
     '--broker-url',
-    `mqtts://localhost:${brokerPort}`,
+    `mqtts://localhost:${workerPort}`,
   ]);
   t.teardown(() => central.kill());
   await issueDevice(centralDir, 'prod-device-1', join(dir, 'agent', 'identity'));

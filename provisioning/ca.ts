@@ -1,0 +1,312 @@
+/**
+ * A minimal certificate authority for CyberAlarm's mutual TLS: one self-signed root that issues
+ * central's server certificate, central's own MQTT client (ingest) certificate and one client
+ * certificate per device. ECDSA P-256 with SHA-256 throughout. No file I/O here (see store.ts).
+ *
+ * Identity comes from the subject: OU says what kind of client it is (`devices` or `central`) and CN
+ * names it. Parsing a certificate's identity never implies trust: the chain is checked by TLS
+ * (`requestCert` + `rejectUnauthorized` against the CA) before the broker asks who the peer is.
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  X509Certificate as NodeX509Certificate,
+  webcrypto,
+} from 'node:crypto';
+import { isIP, SocketAddress } from 'node:net';
+import { isValidDeviceId } from '../protocol/topics.js';
+import { type X509, x509 } from './x509.js';
+
+export type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+export interface CertificateAuthority {
+  readonly certPem: string;
+  /** PKCS#8 PEM. */
+  readonly keyPem: string;
+  readonly cert: X509.X509Certificate;
+  readonly keys: CryptoKeyPair;
+}
+
+export interface IssuedCertificate {
+  readonly certPem: string;
+  /** PKCS#8 PEM of the new key pair; only the subject should ever hold it. */
+  readonly keyPem: string;
+}
+
+export type OrganizationalUnit = 'devices' | 'central';
+
+export type CertificateIdentity =
+  | { readonly kind: 'device'; readonly deviceId: string }
+  | { readonly kind: 'ingest' };
+
+export const DEFAULT_CA_COMMON_NAME = 'CyberAlarm Central CA';
+export const DEFAULT_CA_VALID_DAYS = 3650;
+/** 825 days is the longest validity mainstream TLS clients have accepted for server certificates. */
+export const DEFAULT_SERVER_VALID_DAYS = 825;
+/** Devices rotate yearly-ish (397 days = one year plus a renewal margin); central's own client 825. */
+export const DEFAULT_CLIENT_VALID_DAYS: Readonly<Record<OrganizationalUnit, number>> = {
+  devices: 397,
+  central: 825,
+};
+/** Subject CN of central's ingest client (OU `central`); it may read every device's uplink. */
+export const INGEST_CLIENT_CN = 'central-ingest';
+/** Device ids starting with this (any case) are reserved for central's own clients. */
+export const RESERVED_DEVICE_ID_PREFIX = 'central';
+/** Names every server certificate carries so local tools and tests can connect. */
+export const ALWAYS_DNS_NAMES: readonly string[] = ['localhost'];
+export const ALWAYS_IPS: readonly string[] = ['127.0.0.1', '::1'];
+
+const OU_DEVICES: OrganizationalUnit = 'devices';
+const OU_CENTRAL: OrganizationalUnit = 'central';
+const OID_CN = '2.5.4.3';
+const OID_OU = '2.5.4.11';
+const DAY_MS = 86_400_000;
+/** Backdate notBefore so a device whose clock runs a little behind still accepts a fresh certificate. */
+const CLOCK_SKEW_MS = 60 * 60 * 1000;
+const KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+
+/** True when `id` may name a device: the topic-segment rules plus the reserved `central` prefix. */
+export function isIssuableDeviceId(id: string): boolean {
+  return isValidDeviceId(id) && !isReservedDeviceId(id);
+}
+
+/** Case-insensitive, so `Central-1` cannot pass for one of central's clients in a log or a portal. */
+export function isReservedDeviceId(id: string): boolean {
+  return id.slice(0, RESERVED_DEVICE_ID_PREFIX.length).toLowerCase() === RESERVED_DEVICE_ID_PREFIX;
+}
+
+export async function createCa(
+  options: { commonName?: string; validDays?: number } = {},
+): Promise<CertificateAuthority> {
+  const keys = await generateKeys();
+  const { notBefore, notAfter } = validity(options.validDays ?? DEFAULT_CA_VALID_DAYS);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerialNumber(),
+    name: [{ CN: [options.commonName ?? DEFAULT_CA_COMMON_NAME] }],
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      // pathLen 0: this CA signs leaves only, never an intermediate.
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey), cert, keys };
+}
+
+/** Loads a CA from its certificate and PKCS#8 key; throws when they do not belong together. */
+export async function caFromPem(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+  const cert = new x509.X509Certificate(certPem);
+  const basic = cert.getExtension(x509.BasicConstraintsExtension);
+  if (!basic?.ca)
+    throw new Error(`CA certificate ${cert.subject} is not a CA (BasicConstraints cA is not set)`);
+  const privateKeyObject = createPrivateKey(keyPem);
+  const keySpki = createPublicKey(privateKeyObject).export({ type: 'spki', format: 'der' });
+  if (!keySpki.equals(Buffer.from(cert.publicKey.rawData))) {
+    throw new Error(`CA private key does not match the public key of CA certificate ${cert.subject}`);
+  }
+  const pkcs8 = privateKeyObject.export({ type: 'pkcs8', format: 'der' });
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, KEY_ALGORITHM, false, ['sign']);
+  const publicKey = await webcrypto.subtle.importKey('spki', keySpki, KEY_ALGORITHM, true, ['verify']);
+  return { certPem: cert.toString('pem'), keyPem, cert, keys: { privateKey, publicKey } };
+}
+
+export async function issueServerCertificate(
+  ca: CertificateAuthority,
+  options: { hostnames: readonly string[]; ips: readonly string[]; validDays?: number },
+): Promise<IssuedCertificate> {
+  const dnsNames = unique([...options.hostnames.map((h) => h.trim().toLowerCase()), ...ALWAYS_DNS_NAMES]);
+  for (const name of dnsNames) {
+    if (name === '' || isIP(name) !== 0 || /[\s/,]/.test(name)) {
+      throw new Error(`server certificate hostname ${JSON.stringify(name)} is not a DNS name`);
+    }
+  }
+  const ips = unique([...options.ips, ...ALWAYS_IPS].map(normaliseIp));
+  const altNames: X509.JsonGeneralName[] = [
+    ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...ips.map((value) => ({ type: 'ip' as const, value })),
+  ];
+  return issue(ca, {
+    subject: [{ CN: [dnsNames[0]!] }],
+    validDays: options.validDays ?? DEFAULT_SERVER_VALID_DAYS,
+    extendedKeyUsage: x509.ExtendedKeyUsage.serverAuth,
+    extraExtensions: [new x509.SubjectAlternativeNameExtension(altNames, false)],
+  });
+}
+
+export async function issueClientCertificate(
+  ca: CertificateAuthority,
+  options: { commonName: string; organizationalUnit: OrganizationalUnit; validDays?: number },
+): Promise<IssuedCertificate> {
+  if (options.commonName === '') throw new Error('client certificate common name is empty');
+  return issue(ca, {
+    // Order as written in the brief: `CN=<name>, OU=<ou>`.
+    subject: [{ CN: [options.commonName] }, { OU: [options.organizationalUnit] }],
+    validDays: options.validDays ?? DEFAULT_CLIENT_VALID_DAYS[options.organizationalUnit],
+    extendedKeyUsage: x509.ExtendedKeyUsage.clientAuth,
+    extraExtensions: [],
+  });
+}
+
+export async function issueDeviceCertificate(
+  ca: CertificateAuthority,
+  deviceId: string,
+  options: { validDays?: number } = {},
+): Promise<IssuedCertificate> {
+  if (!isValidDeviceId(deviceId)) {
+    throw new Error(
+      `device id ${JSON.stringify(deviceId)} is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+  if (isReservedDeviceId(deviceId)) {
+    throw new Error(
+      `device id ${JSON.stringify(deviceId)} is reserved: ids starting with '${RESERVED_DEVICE_ID_PREFIX}' belong to central's own clients`,
+    );
+  }
+  return issueClientCertificate(ca, { commonName: deviceId, organizationalUnit: OU_DEVICES, ...options });
+}
+
+export async function issueIngestCertificate(
+  ca: CertificateAuthority,
+  options: { validDays?: number } = {},
+): Promise<IssuedCertificate> {
+  return issueClientCertificate(ca, {
+    commonName: INGEST_CLIENT_CN,
+    organizationalUnit: OU_CENTRAL,
+    ...options,
+  });
+}
+
+/** The device id a certificate names (CN, with OU `devices`), or undefined. Never throws; no trust implied. */
+export function deviceIdFromCertificate(cert: string | Uint8Array | undefined): string | undefined {
+  const identity = certificateIdentity(cert);
+  return identity?.kind === 'device' ? identity.deviceId : undefined;
+}
+
+/**
+ * Who a client certificate says it is: a device, central's ingest client, or nobody we know.
+ * Accepts PEM or DER (`tlsSocket.getPeerCertificate().raw`). One ASN.1 parse, never throws, and does
+ * not check the signature: call it only on a peer TLS has already verified against the CA.
+ * A subject with more than one CN or OU is rejected rather than guessed at.
+ */
+export function certificateIdentity(cert: string | Uint8Array | undefined): CertificateIdentity | undefined {
+  const subject = parseSubject(cert);
+  if (!subject) return undefined;
+  const cn = single(subject.getField(OID_CN));
+  const ou = single(subject.getField(OID_OU));
+  if (cn === undefined || ou === undefined) return undefined;
+  if (ou === OU_DEVICES) return isIssuableDeviceId(cn) ? { kind: 'device', deviceId: cn } : undefined;
+  if (ou === OU_CENTRAL && cn === INGEST_CLIENT_CN) return { kind: 'ingest' };
+  return undefined;
+}
+
+/** SHA-256 of the DER, upper-case hex pairs joined by colons (as `openssl x509 -fingerprint` prints). */
+export function fingerprintSha256(cert: string | Uint8Array): string {
+  return new NodeX509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).fingerprint256;
+}
+
+/** DNS names and IP addresses (normalised) in a certificate's SubjectAlternativeName. */
+export function subjectAltNames(cert: string | X509.X509Certificate): { dnsNames: string[]; ips: string[] } {
+  const parsed = typeof cert === 'string' ? new x509.X509Certificate(cert) : cert;
+  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
+  const dnsNames: string[] = [];
+  const ips: string[] = [];
+  for (const name of san?.names.items ?? []) {
+    if (name.type === 'dns') dnsNames.push(name.value.toLowerCase());
+    else if (name.type === 'ip') ips.push(normaliseIp(name.value));
+  }
+  return { dnsNames, ips };
+}
+
+/** Canonical text form of an IP address (`0:0::1` → `::1`); throws on anything that is not one. */
+export function normaliseIp(ip: string): string {
+  const family = isIP(ip);
+  if (family === 0) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+  const address = new SocketAddress({ address: ip, family: family === 4 ? 'ipv4' : 'ipv6' }).address;
+  // @peculiar/x509 encodes IPv6 from hex groups only; embedded dotted quads are not supported.
+  if (family === 6 && address.includes('.')) {
+    throw new Error(`${JSON.stringify(ip)}: IPv6 with an embedded IPv4 address is not supported`);
+  }
+  return address;
+}
+
+interface IssueParams {
+  subject: X509.JsonName;
+  validDays: number;
+  extendedKeyUsage: string;
+  extraExtensions: X509.Extension[];
+}
+
+async function issue(ca: CertificateAuthority, params: IssueParams): Promise<IssuedCertificate> {
+  const keys = await generateKeys();
+  const { notBefore, notAfter } = validity(params.validDays);
+  const caKeyId = ca.cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialNumber(),
+    subject: params.subject,
+    issuer: ca.cert.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([params.extendedKeyUsage], false),
+      // Match the CA's own SKI byte for byte, whatever method produced it.
+      caKeyId
+        ? new x509.AuthorityKeyIdentifierExtension(caKeyId, false)
+        : await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey, false),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...params.extraExtensions,
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+async function generateKeys(): Promise<CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+}
+
+async function exportPrivateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+function validity(validDays: number): { notBefore: Date; notAfter: Date } {
+  if (!Number.isFinite(validDays) || validDays <= 0) {
+    throw new Error(`validDays must be a positive number of days, got ${validDays}`);
+  }
+  const now = Date.now();
+  return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + validDays * DAY_MS) };
+}
+
+/** 16 random bytes as a positive DER INTEGER: top bit clear (positive), next bit set (no leading zero
+ * octet is ever needed or dropped, so the serial is always exactly 16 octets). */
+function randomSerialNumber(): string {
+  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = 0x40 | (bytes[0]! & 0x3f);
+  return Buffer.from(bytes).toString('hex');
+}
+
+function parseSubject(cert: string | Uint8Array | undefined): X509.Name | undefined {
+  if (cert === undefined || cert.length === 0) return undefined;
+  try {
+    return new x509.X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).subjectName;
+  } catch {
+    return undefined;
+  }
+}
+
+function single(values: readonly string[]): string | undefined {
+  return values.length === 1 ? values[0] : undefined;
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,194 @@
+/**
+ * The CA and certificates on disk. Private keys are 0600 and directories this module creates are
+ * 0700. Every file is written to a temporary sibling and renamed into place, so a crash never leaves
+ * a half-written PEM and a pre-existing key file with looser permissions is replaced, not reused.
+ */
+import { createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  ALWAYS_DNS_NAMES,
+  ALWAYS_IPS,
+  type CertificateAuthority,
+  caFromPem,
+  certificateIdentity,
+  createCa,
+  type IssuedCertificate,
+  issueDeviceCertificate,
+  issueIngestCertificate,
+  issueServerCertificate,
+  normaliseIp,
+  subjectAltNames,
+} from './ca.js';
+import { x509 } from './x509.js';
+
+export const CA_CERT_FILE = 'ca.crt';
+export const CA_KEY_FILE = 'ca.key';
+export const DEVICE_CERT_FILE = 'device.crt';
+export const DEVICE_KEY_FILE = 'device.key';
+/** Certificates are renewed when they would expire within this many days. */
+export const RENEW_BEFORE_DAYS = 30;
+
+const PRIVATE_FILE_MODE = 0o600;
+const PUBLIC_FILE_MODE = 0o644;
+const PRIVATE_DIR_MODE = 0o700;
+const DAY_MS = 86_400_000;
+
+export interface DeviceIdentityFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+export interface DevPkiFiles {
+  readonly caCert: string;
+  readonly caKey: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly ingestCert: string;
+  readonly ingestKey: string;
+}
+
+/** Loads `<dir>/ca.crt` + `<dir>/ca.key`, or creates both when neither exists. */
+export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority> {
+  const certFile = resolve(dir, CA_CERT_FILE);
+  const keyFile = resolve(dir, CA_KEY_FILE);
+  const haveCert = existsSync(certFile);
+  const haveKey = existsSync(keyFile);
+  if (haveCert && haveKey) return caFromPem(readFileSync(certFile, 'utf8'), readFileSync(keyFile, 'utf8'));
+  if (haveCert !== haveKey) {
+    const [present, missing] = haveCert ? [certFile, keyFile] : [keyFile, certFile];
+    // Never overwrite half a CA: every certificate it issued would silently stop verifying.
+    throw new Error(
+      `CA is incomplete: ${present} exists but ${missing} does not. Restore the missing file, ` +
+        `or remove ${present} to create a new CA (every certificate issued by the old one stops working).`,
+    );
+  }
+  makePrivateDir(dirname(certFile));
+  const ca = await createCa();
+  // Key first: if we stop between the two writes the next start reports an incomplete CA instead of
+  // minting a second one under a certificate nobody can sign with.
+  writePrivateFile(keyFile, ca.keyPem);
+  writePublicFile(certFile, ca.certPem);
+  return ca;
+}
+
+/** Issues a device certificate and writes the agent's identity directory (device.crt/.key, ca.crt). */
+export async function writeDeviceIdentity(
+  dir: string,
+  deviceId: string,
+  ca: CertificateAuthority,
+): Promise<DeviceIdentityFiles> {
+  const issued = await issueDeviceCertificate(ca, deviceId);
+  const files: DeviceIdentityFiles = {
+    certFile: resolve(dir, DEVICE_CERT_FILE),
+    keyFile: resolve(dir, DEVICE_KEY_FILE),
+    caFile: resolve(dir, CA_CERT_FILE),
+  };
+  makePrivateDir(resolve(dir));
+  writeIssued(files.certFile, files.keyFile, issued);
+  writePublicFile(files.caFile, ca.certPem);
+  return files;
+}
+
+/**
+ * Central's development PKI under `dataDir`: the CA (`ca/`), the TLS server certificate and the ingest
+ * client certificate (`tls/`). Creates what is missing and replaces a certificate that was not issued
+ * by this CA, does not match its key, expires within 30 days or (server) lacks a requested name.
+ * Otherwise nothing is written, so a second call is a few file reads.
+ */
+export async function initDevCa(
+  dataDir: string,
+  names: { hostnames: readonly string[]; ips: readonly string[] },
+): Promise<DevPkiFiles> {
+  const root = resolve(dataDir);
+  const caDir = join(root, 'ca');
+  const tlsDir = join(root, 'tls');
+  const files: DevPkiFiles = {
+    caCert: join(caDir, CA_CERT_FILE),
+    caKey: join(caDir, CA_KEY_FILE),
+    serverCert: join(tlsDir, 'server.crt'),
+    serverKey: join(tlsDir, 'server.key'),
+    ingestCert: join(tlsDir, 'ingest.crt'),
+    ingestKey: join(tlsDir, 'ingest.key'),
+  };
+  const wantedDns = [...names.hostnames.map((h) => h.trim().toLowerCase()), ...ALWAYS_DNS_NAMES];
+  const wantedIps = [...names.ips, ...ALWAYS_IPS].map(normaliseIp);
+
+  const ca = await loadOrCreateCa(caDir);
+  const caCert = new NodeX509Certificate(ca.certPem);
+  makePrivateDir(tlsDir);
+
+  const server = readUsable(files.serverCert, files.serverKey, caCert);
+  const serverHasNames =
+    server !== undefined &&
+    (() => {
+      const san = subjectAltNames(server);
+      return (
+        wantedDns.every((n) => san.dnsNames.includes(n)) && wantedIps.every((ip) => san.ips.includes(ip))
+      );
+    })();
+  if (!serverHasNames) {
+    writeIssued(
+      files.serverCert,
+      files.serverKey,
+      await issueServerCertificate(ca, { hostnames: names.hostnames, ips: names.ips }),
+    );
+  }
+
+  const ingest = readUsable(files.ingestCert, files.ingestKey, caCert);
+  if (ingest === undefined || certificateIdentity(ingest)?.kind !== 'ingest') {
+    writeIssued(files.ingestCert, files.ingestKey, await issueIngestCertificate(ca));
+  }
+  return files;
+}
+
+/**
+ * The certificate PEM when the pair on disk is worth keeping: both files readable, issued and signed
+ * by `caCert`, key matches, not expiring within RENEW_BEFORE_DAYS. Anything else means "reissue".
+ */
+function readUsable(certFile: string, keyFile: string, caCert: NodeX509Certificate): string | undefined {
+  try {
+    const certPem = readFileSync(certFile, 'utf8');
+    const cert = new NodeX509Certificate(certPem);
+    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return undefined;
+    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile, 'utf8')))) return undefined;
+    const notAfter = new x509.X509Certificate(certPem).notAfter.getTime();
+    if (notAfter - Date.now() < RENEW_BEFORE_DAYS * DAY_MS) return undefined;
+    return certPem;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeIssued(certFile: string, keyFile: string, issued: IssuedCertificate): void {
+  writePrivateFile(keyFile, issued.keyPem);
+  writePublicFile(certFile, issued.certPem);
+}
+
+function makePrivateDir(dir: string): void {
+  // Only directories created here get 0700; an existing directory (say, the operator's --out) is theirs.
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+function writePrivateFile(path: string, data: string): void {
+  writeAtomically(path, data, PRIVATE_FILE_MODE);
+}
+
+function writePublicFile(path: string, data: string): void {
+  writeAtomically(path, data, PUBLIC_FILE_MODE);
+}
+
+function writeAtomically(path: string, data: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    // 'wx': never follow or reuse a file someone else put there.
+    writeFileSync(tmp, data, { mode, flag: 'wx' });
+    // The umask applies to `mode` at creation; set it exactly (0600 keys, 0644 certificates).
+    chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
