@@ -6,7 +6,9 @@ import { limits } from './limits.js';
  * boundary (minimise), what travels to central. One definition gives both the TypeScript type and
  * the validator central runs on untrusted batches.
  */
-const Text = (maxLength: number) => Type.String({ maxLength: Math.min(maxLength, limits.maxStringBytes) });
+// No NUL: PostgreSQL text cannot store U+0000, so the wire refuses it (protocol/cbor-scan.ts).
+const Text = (maxLength: number) =>
+  Type.String({ maxLength: Math.min(maxLength, limits.maxStringBytes), pattern: '^[^\\u0000]*$' });
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 

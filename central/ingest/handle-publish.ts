@@ -37,6 +37,17 @@ export async function handleUplinkMessage(
     counters.duplicates++;
   } else {
     counters.quarantined++;
-    counters.quarantinedByReason[result.reason] = (counters.quarantinedByReason[result.reason] ?? 0) + 1;
+    const label = reasonLabel(result.reason);
+    const known = label in counters.quarantinedByReason;
+    // Reasons become metric labels: bound their number whatever a hostile device sends.
+    const key = known || Object.keys(counters.quarantinedByReason).length < 64 ? label : 'other';
+    counters.quarantinedByReason[key] = (counters.quarantinedByReason[key] ?? 0) + 1;
   }
+}
+
+/** `schema: /events/3/src_port ...` → `schema: /events/N/src_port`: one label per kind of fault. */
+export function reasonLabel(reason: string): string {
+  const firstWords = reason.replace(/\/\d+(?=\/|\s|$)/g, '/N');
+  const cut = firstWords.search(/ (Expected|Unexpected|must) /);
+  return (cut > 0 ? firstWords.slice(0, cut) : firstWords).slice(0, 80);
 }
