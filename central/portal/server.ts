@@ -45,7 +45,12 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     }
   });
   app.get('/api/health', async () => ({ ok: true, version: VERSION }));
-  app.get('/api/stats', async () => ({ ...(await ingestTotals(options.db)), process: options.counters }));
+  app.get('/api/stats', async () => ({
+    ...(await ingestTotals(options.db)),
+    // Duplicates are ignored, not stored: this process's count is the only record of them.
+    duplicates: options.counters.duplicates,
+    process: options.counters,
+  }));
   app.get('/metrics', async (_req, reply) =>
     reply.type('text/plain; version=0.0.4').send(renderPrometheus(ingestMetrics(options.counters))),
   );

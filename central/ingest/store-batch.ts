@@ -1,0 +1,198 @@
+/**
+ * Stores one events batch exactly once, or quarantines it with a reason.
+ *
+ * - Undecodable or hostile payloads, and batches naming another device than the authenticated
+ *   identity (topic/certificate), go to quarantine with a sample, and the device's bad_batches
+ *   counter goes up. They are acknowledged: redelivering them would never succeed.
+ * - A good batch is stored in ONE transaction: the batches row (unique on device and sequence) is
+ *   inserted first; if it already exists the batch is a duplicate and nothing else is written.
+ * - Database errors propagate: the caller does not acknowledge, the broker/device redelivers.
+ *
+ * Events go in with one INSERT … SELECT FROM unnest(column arrays) per batch rather than multi-row
+ * VALUES: 21 array parameters instead of 21 per row, one statement to parse and plan whatever the
+ * batch size, no chunking (a 5,000-event batch would need 10 VALUES statements of 500 rows).
+ * Measured with 20 batches of 5,000 events: on PGlite the whole of storeBatch (decode included) ran
+ * at ~56,000 events/s against ~29,000 events/s for the VALUES inserts alone; on PostgreSQL 15 the
+ * two were level (~62,000 events/s), so unnest wins where it matters and costs nothing elsewhere.
+ */
+
+import type { Batch } from '../../protocol/batch.js';
+import { batchEventCount, decodeBatch } from '../../protocol/codec.js';
+import type { Database, Queryable } from '../store/db.js';
+
+export type StoreBatchResult =
+  | { readonly status: 'stored'; readonly events: number }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'quarantined'; readonly reason: string };
+
+export interface IncomingBatch {
+  /** The authenticated identity: from the certificate or the topic the broker allowed. */
+  readonly deviceId: string;
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly receivedAt: Date;
+}
+
+/** Bytes of a quarantined payload kept for inspection. */
+export const QUARANTINE_SAMPLE_BYTES = 256;
+
+// timestamptz takes years 4713 BC to 294276 AD and JS Dates other ranges: an event time outside
+// 1970-01-01 … 9999-12-31 is a broken device clock, stored as "no time" rather than failing the insert.
+const MIN_TS_MS = 0;
+const MAX_TS_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+export async function storeBatch(db: Database, incoming: IncomingBatch): Promise<StoreBatchResult> {
+  const decoded = decodeBatch(incoming.payload);
+  if (!decoded.ok) return quarantine(db, incoming, decoded.reason);
+  const batch = decoded.batch;
+  if (batch.device !== incoming.deviceId) return quarantine(db, incoming, 'device mismatch');
+  const refused = refuseBeforeStoring(batch);
+  if (refused !== undefined) return quarantine(db, incoming, refused);
+  const rawEvents = batchEventCount(batch);
+  if (!Number.isSafeInteger(rawEvents)) return quarantine(db, incoming, 'event count overflow');
+
+  const stored = await db.transaction(async (tx) => {
+    const inserted = await tx.query(
+      `INSERT INTO batches (device_id, seq, created, received_at, events, raw_events)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (device_id, seq) DO NOTHING
+       RETURNING 1`,
+      [batch.device, batch.seq, new Date(batch.created), incoming.receivedAt, batch.events.length, rawEvents],
+    );
+    if (inserted.length === 0) return false;
+    if (batch.events.length > 0) await insertEvents(tx, batch, incoming.receivedAt);
+    await tx.query(
+      `INSERT INTO devices (device_id, first_seen, last_seen) VALUES ($1, $2, $2)
+       ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)`,
+      [batch.device, incoming.receivedAt],
+    );
+    return true;
+  });
+  return stored ? { status: 'stored', events: rawEvents } : { status: 'duplicate' };
+}
+
+/**
+ * What the codec lets through but PostgreSQL would refuse on every redelivery (a poison message
+ * that would stall the device): text with NUL, and numbers outside the columns' ranges.
+ */
+function refuseBeforeStoring(batch: Batch): string | undefined {
+  if (!Number.isSafeInteger(batch.seq) || batch.seq < 0) return 'sequence out of range';
+  if (!Number.isFinite(batch.created) || batch.created < MIN_TS_MS || batch.created > MAX_TS_MS)
+    return 'created out of range';
+  for (const event of batch.events) {
+    for (const value of Object.values(event)) {
+      if (typeof value === 'string' && value.includes('\0')) return 'NUL character in text';
+    }
+  }
+  return undefined;
+}
+
+function eventTime(ts: string | undefined): string | null {
+  if (ts === undefined) return null;
+  const ms = Date.parse(ts);
+  return ms >= MIN_TS_MS && ms <= MAX_TS_MS ? new Date(ms).toISOString() : null;
+}
+
+async function insertEvents(tx: Queryable, batch: Batch, receivedAt: Date): Promise<void> {
+  const n = batch.events.length;
+  const ts: (string | null)[] = new Array(n);
+  const vendor: string[] = new Array(n);
+  const srcIp: (string | null)[] = new Array(n);
+  const srcPort: (number | null)[] = new Array(n);
+  const dstIp: (string | null)[] = new Array(n);
+  const dstPort: (number | null)[] = new Array(n);
+  const proto: (string | null)[] = new Array(n);
+  const action: string[] = new Array(n);
+  const srcNatIp: (string | null)[] = new Array(n);
+  const srcNatPort: (number | null)[] = new Array(n);
+  const dstNatIp: (string | null)[] = new Array(n);
+  const dstNatPort: (number | null)[] = new Array(n);
+  const bytes: (number | null)[] = new Array(n);
+  const packets: (number | null)[] = new Array(n);
+  const rule: (string | null)[] = new Array(n);
+  const iface: (string | null)[] = new Array(n);
+  const direction: (string | null)[] = new Array(n);
+  const category: (string | null)[] = new Array(n);
+  const severity: (string | null)[] = new Array(n);
+  const count: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = batch.events[i];
+    if (e === undefined) continue;
+    ts[i] = eventTime(e.ts);
+    vendor[i] = e.vendor;
+    srcIp[i] = e.src_ip ?? null;
+    srcPort[i] = e.src_port ?? null;
+    dstIp[i] = e.dst_ip ?? null;
+    dstPort[i] = e.dst_port ?? null;
+    proto[i] = e.proto ?? null;
+    action[i] = e.action;
+    srcNatIp[i] = e.src_nat_ip ?? null;
+    srcNatPort[i] = e.src_nat_port ?? null;
+    dstNatIp[i] = e.dst_nat_ip ?? null;
+    dstNatPort[i] = e.dst_nat_port ?? null;
+    bytes[i] = e.bytes ?? null;
+    packets[i] = e.packets ?? null;
+    rule[i] = e.rule ?? null;
+    iface[i] = e.interface ?? null;
+    direction[i] = e.direction ?? null;
+    category[i] = e.category ?? null;
+    severity[i] = e.severity ?? null;
+    count[i] = e.count ?? 1;
+  }
+  await tx.query(
+    `INSERT INTO events (device_id, seq, received_at, ts, vendor, src_ip, src_port, dst_ip, dst_port,
+       proto, action, src_nat_ip, src_nat_port, dst_nat_ip, dst_nat_port, bytes, packets, rule,
+       interface, direction, category, severity, count)
+     SELECT $1, $2, $3, u.*
+     FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[],
+       $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::int8[],
+       $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[]) AS u`,
+    [
+      batch.device,
+      batch.seq,
+      receivedAt,
+      ts,
+      vendor,
+      srcIp,
+      srcPort,
+      dstIp,
+      dstPort,
+      proto,
+      action,
+      srcNatIp,
+      srcNatPort,
+      dstNatIp,
+      dstNatPort,
+      bytes,
+      packets,
+      rule,
+      iface,
+      direction,
+      category,
+      severity,
+      count,
+    ],
+  );
+}
+
+/** Writes the quarantine row and counts the bad batch against the device, in one transaction. */
+async function quarantine(db: Database, incoming: IncomingBatch, reason: string): Promise<StoreBatchResult> {
+  // Reasons and topics end up in text columns: a NUL would make the insert fail on every delivery.
+  const safeReason = reason.replaceAll('\0', '\uFFFD').slice(0, 500);
+  const safeTopic = incoming.topic.replaceAll('\0', '\uFFFD');
+  const sample = Buffer.from(incoming.payload.subarray(0, QUARANTINE_SAMPLE_BYTES));
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO quarantine (device_id, topic, received_at, reason, size_bytes, sample)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [incoming.deviceId, safeTopic, incoming.receivedAt, safeReason, incoming.payload.length, sample],
+    );
+    await tx.query(
+      `INSERT INTO devices (device_id, first_seen, last_seen, bad_batches) VALUES ($1, $2, $2, 1)
+       ON CONFLICT (device_id) DO UPDATE SET bad_batches = devices.bad_batches + 1,
+         last_seen = greatest(devices.last_seen, excluded.last_seen)`,
+      [incoming.deviceId, incoming.receivedAt],
+    );
+  });
+  return { status: 'quarantined', reason: safeReason };
+}
