@@ -1,53 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import type { Batch } from '../../protocol/batch.js';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
-import { type Database, openDatabase } from '../store/db.js';
-import { migrate } from '../store/migrate.js';
+import type { Database } from '../store/db.js';
+import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
 import { QUARANTINE_SAMPLE_BYTES, storeBatch } from './store-batch.js';
 import { ingestTotals } from './totals.js';
 
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 const pgUp = await postgresReachable();
-
-/** A migrated, empty database of the given engine, closed (and for PostgreSQL dropped) in teardown. */
-async function freshDatabase(t: Test, engine: 'pglite' | 'postgres'): Promise<Database> {
-  let url: string | undefined;
-  let name: string | undefined;
-  if (engine === 'postgres') {
-    name = `cyberalarm_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    url = `postgres://postgres@127.0.0.1:5432/${name}`;
-  }
-  const db = await openDatabase(url, t.testdir());
-  t.teardown(async () => {
-    await db.close();
-    if (name === undefined) return;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  });
-  await migrate(db);
-  return db;
-}
+const freshDatabase = async (t: Test, engine: Engine) => (await freshDb(t, engine)).db;
 
 const RECEIVED = new Date('2025-03-01T12:00:00.000Z');
 
@@ -245,7 +207,7 @@ function suite(engine: 'pglite' | 'postgres') {
     async (t) => {
       const db = await freshDatabase(t, engine);
       const nul = encodeBatch(batch('dev-a', 1, [event({ rule: 'a\u0000b' })]));
-      t.same(await deliver(db, 'dev-a', nul), { status: 'quarantined', reason: 'NUL character in text' });
+      t.same(await deliver(db, 'dev-a', nul), { status: 'quarantined', reason: 'cbor: NUL in text' });
       const huge = encodeBatch(
         batch('dev-a', 2, [
           event({ count: Number.MAX_SAFE_INTEGER }),

@@ -1,49 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import { type Database, openDatabase } from './db.js';
 import { MIGRATION_LOCK_KEY, type Migration, migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
+import { type Engine, freshDatabase as freshDb, postgresReachable } from './test-databases.js';
 
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 const pgUp = await postgresReachable();
-
-type Engine = 'pglite' | 'postgres';
-
-/** A fresh database of the given engine, closed (and for PostgreSQL dropped) in teardown. */
-async function freshDatabase(t: Test, engine: Engine): Promise<{ db: Database; url?: string }> {
-  if (engine === 'pglite') {
-    const db = await openDatabase(undefined, t.testdir());
-    t.teardown(() => db.close());
-    return { db };
-  }
-  const name = `cyberalarm_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = `postgres://postgres@127.0.0.1:5432/${name}`;
-  const db = await openDatabase(url, t.testdir());
-  t.teardown(async () => {
-    await db.close();
-    const drop = new pg.Client({ connectionString: ADMIN_URL });
-    await drop.connect();
-    await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await drop.end();
-  });
-  return { db, url };
-}
+const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated: false });
 
 const TABLES = [
   'batches',
