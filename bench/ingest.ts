@@ -18,7 +18,11 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const central = await startCentralProcess(join(dir, 'central'));
 await issueDevice(central.dataDir, 'bench-ingest', join(dir, 'agent', 'identity'));
-const agent = await startAgentProcess(join(dir, 'agent'), join(dir, 'agent', 'identity'), `mqtts://localhost:${central.brokerPort}`);
+const agent = await startAgentProcess(
+  join(dir, 'agent'),
+  join(dir, 'agent', 'identity'),
+  `mqtts://localhost:${central.brokerPort}`,
+);
 const lines = generateTraffic(20_000, { seed: 3 });
 
 async function measure(transport: 'tcp' | 'udp') {

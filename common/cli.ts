@@ -8,6 +8,11 @@ export function printJsonLine(value: unknown): void {
 
 /** Runs a command body; configuration and user errors end the process with a one-line message. */
 export async function runCommand(name: string, body: () => Promise<void>): Promise<void> {
+  // `... | head` closes our stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await body();
   } catch (err) {

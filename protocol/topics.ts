@@ -44,7 +44,12 @@ export function uplinkFilterAllDevices(kind: UplinkKind): string {
 /** Splits an uplink topic into its device id and kind; undefined for anything else. */
 export function parseUplinkTopic(topic: string): { deviceId: string; kind: UplinkKind } | undefined {
   const parts = topic.split('/');
-  if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[2] !== 'dev' || parts[4] !== 'up') {
+  if (
+    parts.length !== 6 ||
+    `${parts[0]}/${parts[1]}` !== TOPIC_ROOT ||
+    parts[2] !== 'dev' ||
+    parts[4] !== 'up'
+  ) {
     return undefined;
   }
   const deviceId = parts[3] ?? '';

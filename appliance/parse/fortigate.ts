@@ -1,0 +1,263 @@
+/**
+ * Fortinet FortiGate (FortiOS) key=value logs, from the "FortiOS Log Message Reference": traffic
+ * (forward, local, multicast, sniffer), UTM (ips, webfilter, virus, anomaly, app-ctrl, dns, ...)
+ * and event logs, plus FortiOS's CEF form (`CEF:0|Fortinet|Fortigate|...`).
+ *
+ * Traffic `action` values are session outcomes: `accept`, `close`, `timeout`, `server-rst`,
+ * `client-rst` all describe a session the policy allowed; `deny` one it refused. NAT: `transip`/
+ * `transport` are the translated source (SNAT), `tranip`/`tranport` the translated destination.
+ */
+import type { Action } from '../../protocol/event.js';
+import { cefStart, cefToDraft, cefVendorProduct, parseCef } from './cef-format.js';
+import { normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
+import {
+  type EventDraft,
+  epochAnyToIso,
+  fail,
+  ok,
+  parseLooseDate,
+  put,
+  vendorAction,
+  zoneOffset,
+} from './vendor-helpers-a.js';
+
+const NAME = 'fortinet_fortigate';
+
+/** FortiOS action words beyond the common ones, by the Log Message Reference's meaning. */
+const FORTI_ACTIONS: Readonly<Record<string, Action>> = {
+  'ip-conn': 'other', // the session could not be set up (unreachable), not a policy decision
+  dns: 'other',
+  'perf-stats': 'other',
+  detected: 'other',
+  monitored: 'other',
+  analytics: 'other',
+  exempted: 'allow',
+  exempt: 'allow',
+  blocked: 'deny',
+  block: 'deny',
+  dropped: 'drop',
+  'reset-client': 'reject',
+  'reset-server': 'reject',
+  reset: 'reject',
+  'pass-session': 'allow',
+  'drop-session': 'drop',
+  'reset-session': 'reject',
+  // Anomaly (DoS policy) logs: the sensor cleared or passed a session; not a policy verdict.
+  clear_session: 'other',
+};
+
+function fortiAction(word: string | undefined): Action {
+  if (word === undefined || word === '') return 'other';
+  return FORTI_ACTIONS[word.toLowerCase()] ?? vendorAction(word);
+}
+
+/** Which body to read: FortiOS lines sometimes keep a syslog header the header parser left. */
+function kvBody(msg: SyslogMessage): string {
+  const m = msg.msg;
+  if (
+    m.startsWith('date=') ||
+    m.startsWith('logver=') ||
+    m.startsWith('timestamp=') ||
+    m.startsWith('itime=')
+  )
+    return m;
+  const at = m.indexOf('date=');
+  if (at > 0 && m.charCodeAt(at - 1) === 32) return m.slice(at);
+  return m;
+}
+
+/**
+ * The pair separator: FortiOS writes spaces, but "Log in CSV format" (`set format csv`) writes
+ * commas. Told apart by the character that ends the first value.
+ */
+function kvSeparator(body: string): string {
+  const eq = body.indexOf('=');
+  if (eq < 0) return ' ';
+  const space = body.indexOf(' ', eq);
+  const comma = body.indexOf(',', eq);
+  return comma > 0 && (space < 0 || comma < space) ? ',' : ' ';
+}
+
+/**
+ * The event time: `eventtime` (epoch in s, ms, µs or ns since FortiOS 6.2: the exact instant),
+ * else `date`+`time`+`tz`, else FortiAnalyzer's `timestamp`/`itime`, else the device's local date
+ * and time read as UTC, else the header's.
+ */
+function fortiTime(kv: Map<string, string>, headerTs: string | undefined): string | undefined {
+  const eventtime = kv.get('eventtime');
+  if (eventtime !== undefined) {
+    const iso = epochAnyToIso(eventtime);
+    if (iso !== undefined) return iso;
+  }
+  const date = kv.get('date');
+  const time = kv.get('time');
+  const dated = date !== undefined && time !== undefined ? `${date} ${time}` : undefined;
+  const tz = zoneOffset(kv.get('tz'));
+  if (dated !== undefined && tz !== undefined) {
+    const iso = parseLooseDate(`${dated} ${tz}`);
+    if (iso !== undefined) return iso;
+  }
+  const epoch = kv.get('timestamp') ?? kv.get('itime');
+  if (epoch !== undefined) {
+    const iso = epochAnyToIso(epoch);
+    if (iso !== undefined) return iso;
+  }
+  return (dated !== undefined ? parseLooseDate(dated) : undefined) ?? headerTs;
+}
+
+/** The address in `GUI(1.2.3.4)`, `ssh(1.2.3.4)`, `https(10.0.0.1)` (admin event `ui`/`sproc`). */
+function ipInParens(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const open = value.indexOf('(');
+  if (open < 0) return parseIp(value);
+  const close = value.indexOf(')', open);
+  return close > open ? parseIp(value.slice(open + 1, close)) : undefined;
+}
+
+function sumCounts(a: string | undefined, b: string | undefined): number | undefined {
+  const x = parseCount(a);
+  const y = parseCount(b);
+  if (x === undefined) return y;
+  if (y === undefined) return x;
+  return x + y;
+}
+
+const UTM_TYPES = new Set([
+  'utm',
+  'ips',
+  'virus',
+  'webfilter',
+  'anomaly',
+  'app-ctrl',
+  'dlp',
+  'emailfilter',
+  'attack',
+]);
+
+function parseKv(msg: SyslogMessage): ParseResult {
+  const body = kvBody(msg);
+  const kv = parseKeyValues(body, kvSeparator(body));
+  const type = kv.get('type');
+  if (type === undefined && kv.get('logid') === undefined && kv.get('log_id') === undefined)
+    return fail('no FortiOS type= or logid= field');
+  const ev: EventDraft = { vendor: NAME, action: 'other' };
+  put(ev, 'ts', fortiTime(kv, msg.ts));
+  // Traffic and UTM logs name srcip/dstip; VPN events remip/locip; endpoint events ip; admin
+  // events only the client in `ui`; FortiADC/FortiWeb-style logs src/dst.
+  put(
+    ev,
+    'src_ip',
+    parseIp(kv.get('srcip') ?? kv.get('src') ?? kv.get('remip') ?? kv.get('ip') ?? kv.get('userip')) ??
+      ipInParens(kv.get('ui')),
+  );
+  put(ev, 'dst_ip', parseIp(kv.get('dstip') ?? kv.get('dst') ?? kv.get('locip')));
+  put(ev, 'proto', normaliseProto(kv.get('proto')));
+  put(ev, 'src_port', parsePort(kv.get('srcport') ?? kv.get('src_port') ?? kv.get('remport')));
+  put(ev, 'dst_port', parsePort(kv.get('dstport') ?? kv.get('dst_port') ?? kv.get('locport')));
+  ev.action = fortiAction(kv.get('action'));
+  // A session the policy accepted but in which a UTM profile blocked content.
+  if (ev.action === 'allow' && type === 'traffic') {
+    const utm = kv.get('utmaction');
+    if (utm === 'block' || utm === 'blocked') ev.action = 'deny';
+  } else if (kv.get('action') === undefined) ev.action = fortiAction(kv.get('utmaction'));
+  put(ev, 'src_nat_ip', parseIp(kv.get('transip') ?? kv.get('trans_src')));
+  put(ev, 'src_nat_port', parsePort(kv.get('transport') ?? kv.get('trans_src_port')));
+  put(ev, 'dst_nat_ip', parseIp(kv.get('tranip') ?? kv.get('trans_dst')));
+  put(ev, 'dst_nat_port', parsePort(kv.get('tranport') ?? kv.get('trans_dst_port')));
+  put(
+    ev,
+    'bytes',
+    sumCounts(kv.get('sentbyte'), kv.get('rcvdbyte')) ?? sumCounts(kv.get('ibytes'), kv.get('obytes')),
+  );
+  put(ev, 'packets', sumCounts(kv.get('sentpkt'), kv.get('rcvdpkt')));
+  put(ev, 'rule', (kv.get('policyname') ?? kv.get('policyid') ?? kv.get('policy'))?.slice(0, 128));
+  put(ev, 'interface', kv.get('srcintf')?.slice(0, 64));
+  // Interface roles say where the traffic came from: from the WAN is inbound, to it outbound. UTM
+  // logs' own `direction` is relative to the session (client to server), used only without roles.
+  const from = kv.get('srcintfrole');
+  const to = kv.get('dstintfrole');
+  if (from === 'wan' && to !== 'wan' && to !== undefined) ev.direction = 'in';
+  else if (to === 'wan' && from !== 'wan' && from !== undefined) ev.direction = 'out';
+  else if (from === undefined || from === 'undefined') {
+    const dir = kv.get('direction');
+    if (dir === 'incoming' || dir === 'inbound') ev.direction = 'in';
+    else if (dir === 'outgoing' || dir === 'outbound') ev.direction = 'out';
+  }
+  if (type !== undefined && UTM_TYPES.has(type)) {
+    const category =
+      kv.get('attack') ?? kv.get('virus') ?? kv.get('catdesc') ?? kv.get('app') ?? kv.get('subtype');
+    put(ev, 'category', category?.slice(0, 64));
+    put(ev, 'severity', (kv.get('severity') ?? kv.get('crlevel') ?? kv.get('level'))?.slice(0, 32));
+  }
+  return ok(ev);
+}
+
+/** FortiOS CEF prefixes its own fields with `FTNTFGT` (or `FortinetFortiGate`); 7.x also plain. */
+function fortiField(x: Map<string, string>, name: string): string | undefined {
+  return x.get(`FTNTFGT${name}`) ?? x.get(`FortinetFortiGate${name}`) ?? x.get(name);
+}
+
+function parseFortiCef(msg: SyslogMessage): ParseResult {
+  const rec = parseCef(msg.msg) ?? parseCef(msg.raw);
+  if (rec === undefined) return fail('malformed Fortinet CEF header');
+  const ev: EventDraft = { vendor: NAME, action: 'other' };
+  cefToDraft(rec, ev, msg.ts);
+  const x = rec.ext;
+  const eventtime = fortiField(x, 'eventtime');
+  const exact = eventtime !== undefined ? epochAnyToIso(eventtime) : undefined;
+  if (exact !== undefined) ev.ts = exact;
+  else {
+    // `start`/`rt` are the device's local time; `tz` says which.
+    const tz = zoneOffset(fortiField(x, 'tz'));
+    const local = x.get('rt') ?? x.get('start');
+    if (tz !== undefined && local !== undefined && !/^\d+$/.test(local))
+      put(ev, 'ts', parseLooseDate(`${local} ${tz}`));
+  }
+  const act = x.get('act') ?? fortiField(x, 'action');
+  ev.action = act !== undefined ? fortiAction(act) : 'other';
+  if (ev.src_ip === undefined)
+    put(ev, 'src_ip', ipInParens(x.get('sproc')) ?? parseIp(fortiField(x, 'remip')));
+  if (ev.src_nat_ip === undefined) put(ev, 'src_nat_ip', parseIp(fortiField(x, 'transip')));
+  if (ev.dst_nat_ip === undefined) put(ev, 'dst_nat_ip', parseIp(fortiField(x, 'tranip')));
+  if (ev.rule === undefined)
+    put(ev, 'rule', (fortiField(x, 'policyname') ?? fortiField(x, 'policyid'))?.slice(0, 128));
+  // `cat` is the log type (`traffic:forward`, `event:system`); a threat category only for UTM.
+  const isUtm = x.get('cat')?.startsWith('utm') === true;
+  delete ev.category;
+  delete ev.severity;
+  if (isUtm) {
+    put(ev, 'category', (fortiField(x, 'attack') ?? fortiField(x, 'virus') ?? x.get('cat'))?.slice(0, 64));
+    put(
+      ev,
+      'severity',
+      (fortiField(x, 'severity') ?? fortiField(x, 'crlevel') ?? fortiField(x, 'level'))?.slice(0, 32),
+    );
+  }
+  return ok(ev);
+}
+
+function isFortinetCef(msg: SyslogMessage): boolean {
+  const vp = cefVendorProduct(msg.msg) ?? cefVendorProduct(msg.raw);
+  return (
+    vp?.vendor.toLowerCase().startsWith('fortinet') === true &&
+    vp.product.toLowerCase().startsWith('fortigate')
+  );
+}
+
+export const fortigate: ParserFamily = {
+  name: NAME,
+  products: ['Fortinet FortiGate (FortiOS)', 'FortiWiFi'],
+  detect(msg: SyslogMessage): number {
+    const m = msg.msg;
+    if (cefStart(m) >= 0 || cefStart(msg.raw) >= 0) return isFortinetCef(msg) ? 0.9 : 0;
+    if (!m.includes('logid=') && !m.includes('log_id=')) return 0;
+    if (m.includes('devid="FG') || m.includes('devid=FG') || m.includes('devid="FW')) return 0.95;
+    if (m.includes('type=') && (m.includes('devname=') || m.includes('subtype='))) return 0.85;
+    return 0.5;
+  },
+  parse(msg: SyslogMessage): ParseResult {
+    if (isFortinetCef(msg)) return parseFortiCef(msg);
+    return parseKv(msg);
+  },
+};
