@@ -13,6 +13,33 @@ export const AgentConfigSchema = Type.Object(
       5514,
       'syslog over TCP, newline or RFC 6587 octet-counted; 0 picks a free port',
     ),
+    syslogTlsPort: Setting.port(
+      6514,
+      'syslog over TLS (RFC 5425); listens only when syslogTlsCert and syslogTlsKey are set; 0 picks a free port',
+    ),
+    syslogTlsCert: Setting.text(
+      '',
+      'PEM certificate (with any intermediates) for the syslog TLS listener; empty: TLS off',
+    ),
+    syslogTlsKey: Setting.text('', 'PEM private key (unencrypted) of syslogTlsCert; empty: TLS off'),
+    syslogTlsCa: Setting.text(
+      '',
+      'PEM CA certificate(s) that syslog TLS client certificates must chain to; only with syslogTlsRequireClientCert',
+    ),
+    syslogTlsRequireClientCert: Setting.bool(
+      false,
+      'refuse syslog TLS senders without a client certificate issued by syslogTlsCa (counted as handshake failures)',
+    ),
+    maxMessagesPerSourcePerS: Setting.int(
+      20000,
+      'per-source rate limit (token bucket, one second of burst); the excess is counted as rateLimited, not parsed; 0 = unlimited',
+      0,
+      10_000_000,
+    ),
+    formatOverrides: Setting.text(
+      '',
+      'pin the format of a source instead of detecting it: ADDRESS=FORMAT pairs separated by commas, e.g. 192.0.2.1=fortinet_fortigate,2001:db8::1=pfsense (format names: cyberalarm-agent parse --help)',
+    ),
     statusHost: Setting.text('0.0.0.0', 'address the status page binds to'),
     statusPort: Setting.port(8080, 'HTTP status page and /api/status; 0 picks a free port'),
     central: Setting.text('mqtts://localhost:8883', "central's MQTT broker URL (mqtts://host:port)", {
@@ -26,13 +53,13 @@ export const AgentConfigSchema = Type.Object(
     ),
     maxTcpConnections: Setting.int(
       256,
-      'concurrent syslog TCP connections; more are refused and counted',
+      'concurrent syslog connections per listener (TCP, TLS); more are refused and counted',
       1,
       65535,
     ),
     tcpIdleTimeoutS: Setting.int(
       300,
-      'close a syslog TCP connection that sends nothing for this long',
+      'close a syslog TCP or TLS connection that sends nothing (or does not finish its handshake) for this long',
       1,
       86400,
     ),
@@ -40,6 +67,46 @@ export const AgentConfigSchema = Type.Object(
       8 * 1024 * 1024,
       'UDP socket receive buffer (capped by net.core.rmem_max)',
       65536,
+    ),
+    privacyInternalAddresses: Setting.choice(
+      ['pseudonymise', 'keep', 'drop'] as const,
+      'pseudonymise',
+      'internal addresses (RFC 1918, CGNAT, link-local, ULA, loopback, privacyNetworks) in every address field: a keyed pseudonym stable per host, as they are, or removed; external addresses are always kept',
+    ),
+    privacyAddressFields: Setting.text(
+      '',
+      'per-field exceptions to privacyInternalAddresses: FIELD=POLICY pairs separated by commas, e.g. dst_ip=keep,src_nat_ip=drop (fields: src_ip, dst_ip, src_nat_ip, dst_nat_ip)',
+    ),
+    privacyNetworks: Setting.text(
+      '',
+      "the member's own networks, treated as internal besides the built-in ranges: CIDRs separated by commas, e.g. 203.0.113.0/28,2001:db8:1::/48",
+    ),
+    privacyRuleNames: Setting.choice(
+      ['pseudonymise', 'keep', 'drop'] as const,
+      'pseudonymise',
+      'firewall rule names (member-written text)',
+    ),
+    privacyInterfaces: Setting.choice(
+      ['pseudonymise', 'keep', 'drop'] as const,
+      'pseudonymise',
+      'interface names (member-written text)',
+    ),
+    privacyCategories: Setting.choice(
+      ['pseudonymise', 'keep', 'drop'] as const,
+      'keep',
+      'threat and signature names (vendor text such as "Apache Log4j RCE", kept for the cross-member threat picture; some firewalls put them in a message field)',
+    ),
+    summaryWindowS: Setting.int(
+      60,
+      'collapse repeated events into one counted flow summary per window of this many seconds; a kill -9 loses at most one window; 0 = off (every event sent on its own)',
+      0,
+      3600,
+    ),
+    summaryMaxKeys: Setting.int(
+      50000,
+      'distinct flows per summary window; reaching it closes the window early (counted as earlyCloses)',
+      100,
+      1_000_000,
     ),
     batchMaxEvents: Setting.int(2000, 'most events in one uplink batch', 1, 5000),
     batchMaxDelayMs: Setting.int(

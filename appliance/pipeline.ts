@@ -1,19 +1,46 @@
 /**
- * The per-message hot path: parse → account → outbox. Pure stages, no I/O but the outbox append
- * (an in-memory push; LMDB writes are batched by the outbox).
+ * The per-message hot path: parse → account → minimise → summarise → outbox. Pure stages, no I/O
+ * but the outbox append (an in-memory push; LMDB writes are batched by the outbox).
+ *
+ * Durability: an event is accepted when the outbox commits the record that carries it. With
+ * summarising on, events wait in memory for up to one window (`summaryWindowS`) before their summary
+ * reaches the outbox, so a kill -9 loses at most that window, and none of it was ever counted as
+ * accepted (`summarise.heldEvents` shows how many raw events are waiting).
  */
-import type { SourceAccounting } from './ingest/accounting.js';
+import { performance } from 'node:perf_hooks';
+import type { SourceAccounting, SourceStats } from './ingest/accounting.js';
 import type { Transport } from './ingest/types.js';
+import {
+  type MinimiseCounters,
+  type MinimisePolicy,
+  minimise,
+  newMinimiseCounters,
+} from './minimise/minimise.js';
 import type { Outbox } from './outbox/outbox.js';
 import { parseMessage, SourceFormatTracker } from './parse/registry.js';
+import type { FlowSummariser, SummariserCounters } from './summarise/summarise.js';
+
+/** The stages between parsing and the outbox. */
+export interface PipelineStages {
+  readonly privacy: MinimisePolicy;
+  /** Absent: every event goes to the outbox on its own (`summaryWindowS` 0). */
+  readonly summariser?: FlowSummariser;
+  /** Appliance clock for summary windows (tests pass a fake). */
+  readonly now?: () => number;
+}
 
 export interface PipelineCounters {
+  /** parsed + unparsed + rateLimited. */
   received: number;
   parsed: number;
   unparsed: number;
+  /** Over a source's maxMessagesPerSourcePerS: counted, not parsed. */
+  rateLimited: number;
   byTransport: Record<Transport, number>;
   byFamily: Record<string, number>;
   unparsedReasons: Record<string, number>;
+  minimise: MinimiseCounters;
+  summarise?: SummariserCounters;
 }
 
 export class Pipeline {
@@ -21,35 +48,61 @@ export class Pipeline {
     received: 0,
     parsed: 0,
     unparsed: 0,
+    rateLimited: 0,
     byTransport: { udp: 0, tcp: 0, tls: 0 },
     byFamily: {},
     unparsedReasons: {},
+    minimise: newMinimiseCounters(),
   };
-  private readonly tracker = new SourceFormatTracker();
+  private readonly tracker: SourceFormatTracker;
   private now = new Date();
   private readonly clock: NodeJS.Timeout;
+  private readonly summariser: FlowSummariser | undefined;
+  private readonly nowMs: () => number;
 
   constructor(
     private readonly outbox: Outbox,
     private readonly accounting: SourceAccounting,
+    private readonly stages: PipelineStages,
+    /** Source key → family name (`formatOverrides`), already validated against the registry. */
+    formatOverrides: ReadonlyMap<string, string> = new Map(),
   ) {
+    this.tracker = new SourceFormatTracker(formatOverrides);
+    this.summariser = stages.summariser;
+    this.nowMs = stages.now ?? Date.now;
+    if (this.summariser) this.counters.summarise = this.summariser.counters;
     // Year inference for year-less dates needs "now" only to the day: refresh it once a second.
+    // The same tick hands windows that have ended to the outbox.
     this.clock = setInterval(() => {
       this.now = new Date();
+      this.flushDue();
     }, 1000);
     this.clock.unref();
   }
 
-  readonly accept = (raw: string, source: string, transport: Transport): void => {
+  readonly accept = (
+    raw: string,
+    source: string,
+    transport: Transport,
+    bytes: number,
+    truncated: boolean,
+  ): void => {
     const c = this.counters;
     c.received++;
     c.byTransport[transport]++;
+    const record = this.accounting.receive(source, bytes, truncated, performance.now());
+    if (record === undefined) {
+      c.rateLimited++;
+      return;
+    }
     const result = parseMessage(raw, this.now, this.tracker, source);
     if (result.ok) {
       c.parsed++;
       c.byFamily[result.family] = (c.byFamily[result.family] ?? 0) + 1;
-      this.accounting.recordParsed(source, raw.length, result.family, result.confidence);
-      this.outbox.append(result.event);
+      this.accounting.recordParsed(record, result.family, result.confidence);
+      const event = minimise(result.event, this.stages.privacy, c.minimise);
+      if (this.summariser === undefined) this.outbox.append(event);
+      else if (this.summariser.add(event, this.nowMs())) this.flushDue();
     } else {
       c.unparsed++;
       // Reasons are short fixed strings; cap the map anyway so no parser bug can grow it per line.
@@ -58,9 +111,40 @@ export class Pipeline {
           ? result.reason
           : 'other';
       c.unparsedReasons[reason] = (c.unparsedReasons[reason] ?? 0) + 1;
-      this.accounting.recordUnparsed(source, raw);
+      this.accounting.recordUnparsed(record, raw);
     }
   };
+
+  /**
+   * Per-source accounting with the format the tracker holds for each source (sticky detection, or
+   * the configured override even before anything parsed). Copies: the caller may serialise at leisure.
+   */
+  sources(): SourceStats[] {
+    return this.accounting.list().map((stats) => {
+      const copy: SourceStats = { ...stats, unparsedSamples: [...stats.unparsedSamples] };
+      const known = this.tracker.format(stats.source);
+      if (known !== undefined) {
+        copy.format = known.family;
+        copy.confidence = known.confidence;
+        copy.formatFrom = this.tracker.override(stats.source) === undefined ? 'detection' : 'override';
+      } else if (copy.format !== undefined) {
+        copy.formatFrom = 'detection';
+      }
+      return copy;
+    });
+  }
+
+  /** Hands the summaries of ended windows to the outbox. */
+  flushDue(): void {
+    if (this.summariser === undefined) return;
+    for (const record of this.summariser.flushDue(this.nowMs())) this.outbox.append(record.event);
+  }
+
+  /** Hands every summary, open windows included, to the outbox (shutdown; before `outbox.flush()`). */
+  flushAll(): void {
+    if (this.summariser === undefined) return;
+    for (const record of this.summariser.flushAll()) this.outbox.append(record.event);
+  }
 
   close(): void {
     clearInterval(this.clock);

@@ -22,6 +22,8 @@ const agent = await startAgentProcess(
   join(dir, 'agent'),
   join(dir, 'agent', 'identity'),
   `mqtts://localhost:${central.brokerPort}`,
+  // One replayer is one source: lift the per-source rate limit to measure the agent itself.
+  ['--max-messages-per-source-per-s', '0'],
 );
 const lines = generateTraffic(20_000, { seed: 3 });
 

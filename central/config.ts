@@ -44,6 +44,18 @@ export const CentralConfigSchema = Type.Object(
       '',
       'extra DNS names or IPs (comma-separated) for the broker/portal certificate',
     ),
+    retentionDays: Setting.int(
+      90,
+      'days raw events and flow summaries are kept; older day partitions are dropped',
+      1,
+      36500,
+    ),
+    rollupRetentionDays: Setting.int(
+      730,
+      'days the hourly and daily report rollups are kept (they outlive the raw rows for trends)',
+      1,
+      36500,
+    ),
     logLevel: Setting.choice(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
       'info',

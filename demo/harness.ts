@@ -139,7 +139,7 @@ export interface AgentProc extends Proc {
 
 /** The parts of the agent's /api/status the harness reads. */
 export interface AgentStatusView {
-  pipeline: { received: number; parsed: number; unparsed: number };
+  pipeline: { received: number; parsed: number; unparsed: number; rateLimited: number };
   outbox: {
     acceptedEvents: number;
     ackedEvents: number;
@@ -148,7 +148,7 @@ export interface AgentStatusView {
     writeErrors: number;
   };
   uplink: { state: string; ackedBatches: number };
-  ingest: { udp: { messages: number }; tcp: { messages: number } };
+  ingest: { udp: { messages: number; kernelDrops: number | null }; tcp: { messages: number } };
 }
 
 export async function startAgentProcess(
@@ -182,6 +182,10 @@ export async function startAgentProcess(
     '100',
     '--reconnect-max-ms',
     '2000',
+    // Short summary windows so the demo and tests see results in seconds (production default: 60 s);
+    // extraArgs may override it (commander keeps the last value).
+    '--summary-window-s',
+    '2',
     ...extraArgs,
   ]);
   const statusPort = Number(proc.info.status);

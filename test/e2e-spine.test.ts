@@ -26,7 +26,8 @@ t.test('10,000 lines over UDP and 10,000 over TCP reach central, every line acco
 
   const udpLines = generateTraffic(10_000, { seed: 7 });
   const tcpLines = generateTraffic(10_000, { seed: 8 });
-  // UDP at a rate the loopback socket buffer absorbs; the agent reports what it received either way.
+  // UDP can lose datagrams in the kernel when the box is busy: the agent reads the kernel's own drop
+  // count for its socket, so every datagram is received or counted as dropped, never unexplained.
   const [udp, tcp] = await Promise.all([
     replay(udpLines, { to: `udp://127.0.0.1:${agent.udpPort}`, rate: 5000 }),
     replay(tcpLines, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: 5000 }),
@@ -36,17 +37,24 @@ t.test('10,000 lines over UDP and 10,000 over TCP reach central, every line acco
     'the agent to receive all 20,000 lines',
     async () => {
       const s = await agent.status();
-      return s.pipeline.received === 20_000 ? s : undefined;
+      return s.pipeline.received + (s.ingest.udp.kernelDrops ?? 0) === 20_000 ? s : undefined;
     },
     60_000,
   );
-  t.equal(status.ingest.udp.messages, 10_000, 'UDP: every datagram received');
+  const udpDrops = status.ingest.udp.kernelDrops ?? 0;
+  t.equal(
+    status.ingest.udp.messages + udpDrops,
+    10_000,
+    `UDP: every datagram received or counted as dropped by the kernel (${udpDrops})`,
+  );
+  t.ok(udpDrops < 1000, 'kernel drops stay rare at this rate');
   t.equal(status.ingest.tcp.messages, 10_000, 'TCP: every line received');
   t.equal(
-    status.pipeline.parsed + status.pipeline.unparsed,
-    20_000,
-    'every line parsed or counted as unparsed',
+    status.pipeline.parsed + status.pipeline.unparsed + status.pipeline.rateLimited,
+    status.pipeline.received,
+    'every line received is parsed or counted as unparsed',
   );
+  t.equal(status.pipeline.rateLimited, 0, 'nothing rate-limited at this rate');
   t.ok(status.pipeline.unparsed > 0, 'the noise lines are counted as unparsed');
   t.ok(status.pipeline.parsed > 18_000, 'the firewall lines are parsed');
   const stats = await waitFor(

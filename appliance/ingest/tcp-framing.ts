@@ -21,7 +21,8 @@ export class SyslogFrameDecoder {
 
   constructor(
     private readonly maxMessageBytes: number,
-    private readonly onFrame: (frame: Buffer) => void,
+    /** `truncated`: the frame was cut to maxMessageBytes (also counted in `counters.truncated`). */
+    private readonly onFrame: (frame: Buffer, truncated: boolean) => void,
     readonly counters: FramingCounters = { truncated: 0, framingErrors: 0 },
   ) {}
 
@@ -84,7 +85,7 @@ export class SyslogFrameDecoder {
       const available = buf.length - start;
       if (available < this.maxMessageBytes) return -1;
       this.counters.truncated++;
-      this.emit(buf.subarray(start, start + this.maxMessageBytes));
+      this.emit(buf.subarray(start, start + this.maxMessageBytes), true);
       this.skip = len - this.maxMessageBytes;
       return start + this.maxMessageBytes;
     }
@@ -104,26 +105,26 @@ export class SyslogFrameDecoder {
     if (lf < 0) {
       if (buf.length - pos <= this.maxMessageBytes) return -1;
       this.counters.truncated++;
-      this.emit(buf.subarray(pos, pos + this.maxMessageBytes));
+      this.emit(buf.subarray(pos, pos + this.maxMessageBytes), true);
       this.skip = -1;
       return buf.length;
     }
     if (lf - pos > this.maxMessageBytes) {
       this.counters.truncated++;
-      this.emit(buf.subarray(pos, pos + this.maxMessageBytes));
+      this.emit(buf.subarray(pos, pos + this.maxMessageBytes), true);
     } else if (lf > pos) {
       this.emit(buf.subarray(pos, lf));
     }
     return lf + 1;
   }
 
-  private emit(frame: Buffer): void {
+  private emit(frame: Buffer, truncated = false): void {
     let end = frame.length;
     while (end > 0) {
       const last = frame[end - 1];
       if (last !== 0x0d && last !== 0x00 && last !== LF) break;
       end--;
     }
-    if (end > 0) this.onFrame(end === frame.length ? frame : frame.subarray(0, end));
+    if (end > 0) this.onFrame(end === frame.length ? frame : frame.subarray(0, end), truncated);
   }
 }

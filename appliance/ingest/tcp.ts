@@ -1,15 +1,23 @@
+/**
+ * Syslog over TCP (RFC 6587). The per-connection handling (framing, limits, counters) is shared with
+ * the TLS listener (RFC 5425), which only adds the handshake in front of it.
+ */
 import net from 'node:net';
+import { sourceKey } from './address.js';
 import { SyslogFrameDecoder } from './tcp-framing.js';
 import type { ListenerCounters, MessageHandler } from './types.js';
 
-export interface TcpListenerOptions {
+export interface StreamListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxMessageBytes: number;
+  /** Per listener; connections still in a TLS handshake count too. */
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
   readonly onMessage: MessageHandler;
 }
+
+export type TcpListenerOptions = StreamListenerOptions;
 
 export interface TcpListenerCounters extends ListenerCounters {
   connections: number;
@@ -27,8 +35,8 @@ export interface TcpListener {
   close(): Promise<void>;
 }
 
-export async function startTcpListener(options: TcpListenerOptions): Promise<TcpListener> {
-  const counters: TcpListenerCounters = {
+export function newStreamCounters(): TcpListenerCounters {
+  return {
     messages: 0,
     bytes: 0,
     truncated: 0,
@@ -40,48 +48,77 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
     octetCounted: 0,
     newlineFramed: 0,
   };
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    if (sockets.size >= options.maxConnections) {
-      counters.refused++;
-      socket.destroy();
-      return;
+}
+
+/**
+ * Reads syslog frames from one established connection (plain TCP, or TLS after the handshake) and
+ * hands each to `onMessage`. Closes the connection after `idleTimeoutMs` without data (counted).
+ * Never throws: resets and socket errors end the connection, what was framed so far is kept.
+ */
+export function handleSyslogConnection(
+  socket: net.Socket,
+  transport: 'tcp' | 'tls',
+  options: StreamListenerOptions,
+  counters: TcpListenerCounters,
+  sockets: Set<net.Socket>,
+): void {
+  counters.connections++;
+  sockets.add(socket);
+  counters.open = sockets.size;
+  const source = sourceKey(socket.remoteAddress);
+  const onMessage = options.onMessage;
+  const decoder = new SyslogFrameDecoder(
+    options.maxMessageBytes,
+    (frame, truncated) => {
+      counters.messages++;
+      onMessage(frame.toString('utf8'), source, transport, frame.length, truncated);
+    },
+    counters,
+  );
+  socket.setTimeout(options.idleTimeoutMs, () => {
+    counters.idleClosed++;
+    socket.destroy();
+  });
+  socket.on('data', (chunk: Buffer) => {
+    counters.bytes += chunk.length;
+    const before = decoder.framing;
+    decoder.push(chunk);
+    if (before === 'unknown') {
+      if (decoder.framing === 'octet') counters.octetCounted++;
+      else if (decoder.framing === 'newline') counters.newlineFramed++;
     }
-    counters.connections++;
-    sockets.add(socket);
+  });
+  const finish = () => {
+    if (!sockets.delete(socket)) return;
+    decoder.end();
     counters.open = sockets.size;
-    const source = socket.remoteAddress ?? 'unknown';
-    const decoder = new SyslogFrameDecoder(
-      options.maxMessageBytes,
-      (frame) => {
-        counters.messages++;
-        options.onMessage(frame.toString('utf8'), source, 'tcp');
-      },
-      counters,
-    );
-    socket.setTimeout(options.idleTimeoutMs, () => {
-      counters.idleClosed++;
-      socket.destroy();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      counters.bytes += chunk.length;
-      const before = decoder.framing;
-      decoder.push(chunk);
-      if (before === 'unknown') {
-        if (decoder.framing === 'octet') counters.octetCounted++;
-        else if (decoder.framing === 'newline') counters.newlineFramed++;
-      }
-    });
-    const finish = () => {
-      if (!sockets.delete(socket)) return;
-      decoder.end();
-      counters.open = sockets.size;
-    };
-    socket.on('end', finish);
-    socket.on('close', finish);
-    socket.on('error', () => {
-      /* resets from senders are normal; 'close' follows */
-    });
+  };
+  socket.on('end', finish);
+  socket.on('close', finish);
+  socket.on('error', () => {
+    /* resets from senders are normal; 'close' follows */
+  });
+}
+
+/**
+ * Binds a TCP or TLS server, refusing connections over `maxConnections` before any byte (or TLS
+ * handshake) is processed: Node closes them and emits 'drop', which we count.
+ */
+export async function listenStream(
+  server: net.Server,
+  options: StreamListenerOptions,
+  counters: TcpListenerCounters,
+  sockets: Set<net.Socket>,
+): Promise<TcpListener> {
+  server.maxConnections = options.maxConnections;
+  server.on('drop', () => {
+    counters.refused++;
+  });
+  // Every accepted connection, including TLS ones still in their handshake, so close() ends them all.
+  const accepted = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    accepted.add(socket);
+    socket.once('close', () => accepted.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,14 +127,27 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
       resolve();
     });
   });
+  server.on('error', () => {
+    /* errors after listen (EMFILE on accept) must not crash the agent; the connection is lost */
+  });
   const address = server.address() as net.AddressInfo;
   return {
     port: address.port,
     counters,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
         server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+        for (const s of accepted) s.destroy();
       }),
   };
+}
+
+export async function startTcpListener(options: TcpListenerOptions): Promise<TcpListener> {
+  const counters = newStreamCounters();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) =>
+    handleSyslogConnection(socket, 'tcp', options, counters, sockets),
+  );
+  return listenStream(server, options, counters, sockets);
 }

@@ -1,7 +1,17 @@
 export type Transport = 'udp' | 'tcp' | 'tls';
 
-/** Called once per syslog message; `source` is the sender's address (per-source accounting key). */
-export type MessageHandler = (raw: string, source: string, transport: Transport) => void;
+/**
+ * Called once per syslog message. `source` is the sender's address as a source key (`sourceKey`:
+ * IPv4-mapped addresses unwrapped), `bytes` the message's size on the wire after framing, and
+ * `truncated` whether it was cut to maxMessageBytes.
+ */
+export type MessageHandler = (
+  raw: string,
+  source: string,
+  transport: Transport,
+  bytes: number,
+  truncated: boolean,
+) => void;
 
 export interface ListenerCounters {
   messages: number;

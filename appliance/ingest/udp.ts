@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { sourceKey } from './address.js';
 import type { ListenerCounters, MessageHandler } from './types.js';
 
 export interface UdpListenerOptions {
@@ -16,15 +17,23 @@ export interface UdpListener {
   close(): Promise<void>;
 }
 
-/** RFC 5426: one syslog message per datagram; trailing CR/LF/NUL are the sender's framing, not content. */
+/**
+ * RFC 5426: one syslog message per datagram; trailing CR/LF/NUL are the sender's framing, not content.
+ * An IPv6 host (`::`) binds dual stack (`ipv6Only: false`), so IPv4 senders arrive IPv4-mapped and are
+ * keyed by their plain IPv4 address.
+ */
 export async function startUdpListener(options: UdpListenerOptions): Promise<UdpListener> {
-  const socket = dgram.createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4' });
+  const socket = dgram.createSocket(
+    isIPv6(options.host) ? { type: 'udp6', ipv6Only: false } : { type: 'udp4' },
+  );
+  const onMessage = options.onMessage;
   const counters = { messages: 0, bytes: 0, truncated: 0, receiveBufferBytes: 0 };
   socket.on('message', (datagram, rinfo) => {
     counters.messages++;
     counters.bytes += datagram.length;
     let end = datagram.length;
-    if (end > options.maxMessageBytes) {
+    const truncated = end > options.maxMessageBytes;
+    if (truncated) {
       end = options.maxMessageBytes;
       counters.truncated++;
     }
@@ -33,7 +42,7 @@ export async function startUdpListener(options: UdpListenerOptions): Promise<Udp
       if (last !== 0x0a && last !== 0x0d && last !== 0x00) break;
       end--;
     }
-    options.onMessage(datagram.toString('utf8', 0, end), rinfo.address, 'udp');
+    onMessage(datagram.toString('utf8', 0, end), sourceKey(rinfo.address), 'udp', end, truncated);
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

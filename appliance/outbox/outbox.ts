@@ -25,6 +25,7 @@ export interface OutboxOptions {
 }
 
 interface StoredBatch {
+  /** Raw events the batch stands for (the sum of its records' `count`). */
   readonly events: number;
   readonly payload: Uint8Array;
 }
@@ -39,12 +40,13 @@ interface OutboxState {
 
 export interface SealedBatch {
   readonly seq: number;
+  /** Raw events the batch stands for (the sum of its records' `count`). */
   readonly events: number;
   readonly payload: Uint8Array;
 }
 
 export interface OutboxStats extends OutboxState {
-  /** Events parsed but not yet committed to LMDB (lost on kill -9: never counted as accepted). */
+  /** Raw events appended but not yet committed to LMDB (lost on kill -9: never counted as accepted). */
   pendingEvents: number;
   depthBatches: number;
   depthEvents: number;
@@ -58,6 +60,7 @@ export class Outbox {
   private readonly meta: Database<OutboxState, string>;
   private readonly state: OutboxState;
   private pending: ConnectionEvent[] = [];
+  private pendingRaw = 0;
   private timer: NodeJS.Timeout | undefined;
   private depthEvents = 0;
   private depthBatches = 0;
@@ -89,6 +92,7 @@ export class Outbox {
   /** Queues one event; it is sealed into a batch when the batch is full or batchMaxDelayMs passes. */
   append(event: ConnectionEvent): void {
     this.pending.push(event);
+    this.pendingRaw += event.count ?? 1;
     if (this.pending.length >= this.options.batchMaxEvents) this.seal();
     else if (this.timer === undefined)
       this.timer = setTimeout(() => this.seal(), this.options.batchMaxDelayMs);
@@ -113,6 +117,7 @@ export class Outbox {
     if (this.pending.length === 0) return;
     const events = this.pending;
     this.pending = [];
+    this.pendingRaw = 0;
     this.sealEvents(events);
   }
 
@@ -127,7 +132,10 @@ export class Outbox {
       return;
     }
     this.state.nextSeq = seq + 1;
-    this.writeBatch(seq, events.length, payload);
+    // Counted in raw events (a summary stands for `count` of them), as central counts what it stores.
+    let raw = 0;
+    for (const event of events) raw += event.count ?? 1;
+    this.writeBatch(seq, raw, payload);
   }
 
   private writeBatch(seq: number, count: number, payload: Uint8Array): void {
@@ -190,7 +198,7 @@ export class Outbox {
   stats(): OutboxStats {
     return {
       ...this.state,
-      pendingEvents: this.pending.length,
+      pendingEvents: this.pendingRaw,
       depthBatches: this.depthBatches,
       depthEvents: this.depthEvents,
       writeErrors: this.writeErrors,

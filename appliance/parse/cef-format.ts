@@ -35,11 +35,46 @@ export interface LeefRecord {
 }
 
 /**
+ * Where `CEF:` / `LEEF:` first occur in a text, remembered for the last two texts asked about (a
+ * message's body and its raw line). Detection asks about the same line from a dozen families; the
+ * memo turns a dozen scans into one. Pure: the answer depends on the text only.
+ */
+let cefMemoA = '';
+let cefAtA = -1;
+let cefMemoB = '';
+let cefAtB = -1;
+
+export function cefIndex(text: string): number {
+  if (text === cefMemoA) return cefAtA;
+  if (text === cefMemoB) return cefAtB;
+  cefMemoB = cefMemoA;
+  cefAtB = cefAtA;
+  cefMemoA = text;
+  cefAtA = text.indexOf('CEF:');
+  return cefAtA;
+}
+
+let leefMemoA = '';
+let leefAtA = -1;
+let leefMemoB = '';
+let leefAtB = -1;
+
+export function leefIndex(text: string): number {
+  if (text === leefMemoA) return leefAtA;
+  if (text === leefMemoB) return leefAtB;
+  leefMemoB = leefMemoA;
+  leefAtB = leefAtA;
+  leefMemoA = text;
+  leefAtA = text.indexOf('LEEF:');
+  return leefAtA;
+}
+
+/**
  * Where the CEF version field starts (just after `CEF:`), or -1. Also accepts a line that begins
  * with the version itself (`0|Vendor|...`): collectors that strip `CEF:` as a prefix send that.
  */
 export function cefStart(text: string): number {
-  const at = text.indexOf('CEF:');
+  const at = cefIndex(text);
   if (at >= 0) {
     // Only a real header: `CEF:` then a version digit (some senders put a space between).
     let i = at + 4;
@@ -52,7 +87,7 @@ export function cefStart(text: string): number {
 }
 
 export function leefStart(text: string): number {
-  const at = text.indexOf('LEEF:');
+  const at = leefIndex(text);
   if (at < 0) return -1;
   const c = text.charCodeAt(at + 5);
   return c >= 48 && c <= 57 ? at : -1;
@@ -122,11 +157,45 @@ export function parseCef(text: string): CefRecord | undefined {
   };
 }
 
-/** True for the characters of a CEF extension key (the spec's alphanumerics plus `_ . -`). */
-function isKeyChar(c: number): boolean {
-  return (
+/** 1 for the characters of a CEF extension key (the spec's alphanumerics plus `_ . -`), by code. */
+const KEY_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++)
+  KEY_CHAR[c] =
     (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45
+      ? 1
+      : 0;
+
+function isKeyChar(c: number): boolean {
+  return c < 128 && KEY_CHAR[c] === 1;
+}
+
+/** The separators that end a word of the extension (an unescaped one starts a new word). */
+function isWordBreak(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** What `String.prototype.trim` removes (ECMA-262 WhiteSpace and LineTerminator), by code. */
+function isTrimmed(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
   );
+}
+
+/** `text.slice(start, end).trim()` with one allocation. */
+function trimmedSlice(text: string, start: number, end: number): string {
+  while (start < end && isTrimmed(text.charCodeAt(start))) start++;
+  while (end > start && isTrimmed(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
 }
 
 function unescapeCefValue(raw: string): string {
@@ -147,48 +216,46 @@ function unescapeCefValue(raw: string): string {
   return out;
 }
 
+/** True when `text[at]` is escaped: an odd run of backslashes (from `from` on) right before it. */
+function escapedAt(text: string, at: number, from: number): boolean {
+  let run = 0;
+  for (let j = at - 1; j >= from && text.charCodeAt(j) === 92; j--) run++;
+  return (run & 1) === 1;
+}
+
 /**
  * `key=value key2=value with spaces` from `from`: a value runs to the space before the next
- * `key=` (a run of key characters directly followed by an unescaped `=`). One pass, linear: the
- * validity of the word since the last space is tracked as the scan goes.
+ * `key=` (a run of key characters directly followed by an unescaped `=`, starting after an
+ * unescaped space or right after the previous key's `=`). Jumps from `=` to `=` with `indexOf` and
+ * checks the word before each one backwards, so the cost follows the number of `=`, not of
+ * characters. Linear: each backward check stops at the first non-key character.
  */
 export function parseCefExtension(text: string, from = 0): Map<string, string> {
   const out = new Map<string, string>();
-  const n = text.length;
   let key: string | undefined;
   let valueStart = -1;
-  let wordStart = from; // start of the current space-free word
-  let wordIsKey = true; // all characters since wordStart are key characters
-  for (let i = from; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 92 /* \ */) {
-      wordIsKey = false;
-      i++; // the escaped character never ends a value nor starts a key
-      continue;
+  let lastKeyEq = -1; // where the last accepted key's `=` is
+  for (let eq = text.indexOf('=', from); eq >= 0; eq = text.indexOf('=', eq + 1)) {
+    let b = eq - 1;
+    while (b >= from && isKeyChar(text.charCodeAt(b))) b--;
+    if (b === eq - 1) continue; // no key characters right before: a value's `=` (or an escaped one)
+    // The word starts after `b`: the start of the extension, an unescaped space, or a key's `=`.
+    if (b >= from) {
+      const c = text.charCodeAt(b);
+      if (isWordBreak(c)) {
+        if (escapedAt(text, b, from)) continue;
+      } else if (c !== 61 /* = */ || b !== lastKeyEq) continue;
     }
-    if (c === 32 || c === 9 || c === 10 || c === 13) {
-      wordStart = i + 1;
-      wordIsKey = true;
-      continue;
-    }
-    if (c === 61 /* = */) {
-      if (wordIsKey && i > wordStart) {
-        if (key !== undefined && !out.has(key))
-          out.set(key, unescapeCefValue(text.slice(valueStart, wordStart).trim()));
-        key = text.slice(wordStart, i);
-        valueStart = i + 1;
-        wordStart = i + 1;
-        wordIsKey = true;
-        continue;
-      }
-      wordIsKey = false;
-      continue;
-    }
-    if (wordIsKey && !isKeyChar(c)) wordIsKey = false;
+    // Keys are unique by the spec; when a sender repeats one (or two messages were joined), the
+    // first value is the one that belongs to this event.
+    if (key !== undefined && !out.has(key))
+      out.set(key, unescapeCefValue(trimmedSlice(text, valueStart, b + 1)));
+    key = text.slice(b + 1, eq);
+    valueStart = eq + 1;
+    lastKeyEq = eq;
   }
-  // Keys are unique by the spec; when a sender repeats one (or two messages were joined), the
-  // first value is the one that belongs to this event.
-  if (key !== undefined && !out.has(key)) out.set(key, unescapeCefValue(text.slice(valueStart).trim()));
+  if (key !== undefined && !out.has(key))
+    out.set(key, unescapeCefValue(trimmedSlice(text, valueStart, text.length)));
   return out;
 }
 
@@ -253,16 +320,64 @@ export function parseLeef(text: string): LeefRecord | undefined {
   };
 }
 
-/** The value of the custom field (`cs1`, `cn2`, `flexString1`...) whose label is one of `labels`. */
-export function labelled(ext: Map<string, string>, labels: readonly string[]): string | undefined {
+/**
+ * Each custom-field label (lower-cased) of one extension map, with the key of its value: the first
+ * `...Label` key that carries it, in map order. Built once per map (the last one asked about), so
+ * the several `labelled` look-ups of one record scan its keys once.
+ */
+let labelsOf: Map<string, string> | undefined;
+let labelsSize = -1;
+const labelIndex = new Map<string, string>();
+
+function indexLabels(ext: Map<string, string>): Map<string, string> {
+  if (ext === labelsOf && ext.size === labelsSize) return labelIndex;
+  labelIndex.clear();
   for (const [k, v] of ext) {
     if (!k.endsWith('Label')) continue;
     const label = v.toLowerCase();
-    for (const want of labels) {
-      if (label === want) return ext.get(k.slice(0, -5));
+    if (!labelIndex.has(label)) labelIndex.set(label, k.slice(0, -5));
+  }
+  labelsOf = ext;
+  labelsSize = ext.size;
+  return labelIndex;
+}
+
+/**
+ * The value of the custom field (`cs1`, `cn2`, `flexString1`...) whose label is one of `labels`:
+ * of the `...Label` keys carrying one of them, the first in map order decides.
+ */
+export function labelled(ext: Map<string, string>, labels: readonly string[]): string | undefined {
+  const index = indexLabels(ext);
+  if (index.size === 0) return undefined;
+  let found: string | undefined;
+  let order = -1;
+  for (const want of labels) {
+    const key = index.get(want);
+    if (key === undefined) continue;
+    if (found === undefined) {
+      found = key;
+      continue;
+    }
+    // Two of the labels present: the earlier `...Label` key wins, as a scan in map order would.
+    if (order < 0) order = keyOrder(ext, found);
+    const o = keyOrder(ext, key);
+    if (o < order) {
+      found = key;
+      order = o;
     }
   }
-  return undefined;
+  return found === undefined ? undefined : ext.get(found);
+}
+
+/** Position of `${base}Label` in the map's order (rare path: a record with two matching labels). */
+function keyOrder(ext: Map<string, string>, base: string): number {
+  const want = `${base}Label`;
+  let i = 0;
+  for (const k of ext.keys()) {
+    if (k === want) return i;
+    i++;
+  }
+  return i;
 }
 
 const RULE_LABELS = [

@@ -3,7 +3,7 @@
  * (Palo Alto, Check Point, Fortinet, ...) detect it with a higher confidence and win; this one
  * takes the rest at a lower confidence.
  */
-import { cefStart, cefToDraft, parseCef } from './cef-format.js';
+import { cefIndex, cefStart, cefToDraft, parseCef } from './cef-format.js';
 import type { ParserFamily, SyslogMessage } from './types.js';
 import { type EventDraft, fail, ok } from './vendor-helpers-a.js';
 
@@ -25,7 +25,7 @@ export const cef: ParserFamily = {
   detect(msg: SyslogMessage): number {
     const m = msg.msg;
     if (m.startsWith('CEF:')) return 0.6;
-    if (m.includes('CEF:') || msg.raw.includes('CEF:')) return cefStart(msg.raw) >= 0 ? 0.5 : 0;
+    if (cefIndex(m) >= 0 || cefIndex(msg.raw) >= 0) return cefStart(msg.raw) >= 0 ? 0.5 : 0;
     // `0|Vendor|Product|Version|SignatureID|Name|Severity|...` with the `CEF:` prefix stripped.
     return cefStart(m) === 0 && pipes(m, 7) ? 0.3 : 0;
   },

@@ -5,7 +5,15 @@
  * Field names from Check Point's "Log Exporter" and "Log Fields" documentation.
  */
 import type { Action } from '../../protocol/event.js';
-import { cefStart, cefToDraft, cefVendorProduct, leefToDraft, parseCef, parseLeef } from './cef-format.js';
+import {
+  cefStart,
+  cefToDraft,
+  cefVendorProduct,
+  leefIndex,
+  leefToDraft,
+  parseCef,
+  parseLeef,
+} from './cef-format.js';
 import { normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
 import {
@@ -193,16 +201,20 @@ export const checkpoint: ParserFamily = {
   detect(msg: SyslogMessage): number {
     const raw = msg.raw;
     if (isCpCef(msg)) return 0.9;
-    if (raw.includes('LEEF:')) return raw.includes('|Check Point|') ? 0.9 : 0;
+    if (leefIndex(raw) >= 0) return raw.includes('|Check Point|') ? 0.9 : 0;
     if (msg.app === 'CheckPoint' || msg.app === 'Checkpoint') return 0.95;
-    if (raw.includes('[action:"') || (raw.includes('loguid:"') && raw.includes('origin:"'))) return 0.9;
+    // Every marker below holds `:"` or `=`: one cheap search rules most other lines out.
+    const quoted = raw.indexOf(':"') >= 0;
+    if (quoted && (raw.includes('[action:"') || (raw.includes('loguid:"') && raw.includes('origin:"'))))
+      return 0.9;
+    if (raw.indexOf('=') < 0) return 0;
     if ((raw.includes('loguid=') || raw.includes('originsicname=')) && raw.includes('product=')) return 0.85;
     return 0;
   },
   parse(msg: SyslogMessage): ParseResult {
     const raw = msg.raw;
     if (isCpCef(msg)) return parseCpCef(msg);
-    if (raw.includes('LEEF:')) return parseCpLeef(msg);
+    if (leefIndex(raw) >= 0) return parseCpLeef(msg);
     const brackets = bracketText(msg);
     if (brackets !== undefined) {
       const fields = parseBracketFields(brackets);

@@ -113,39 +113,68 @@ export function parseIp(value: string | undefined): string | undefined {
 
 /**
  * Splits `key=value key2="quoted value" key3=` text into a map. Values may be double-quoted (with
- * backslash escapes) or run to the next space. Keys are kept as written. Linear in the line length.
+ * backslash escapes) or run to the next separator. Keys are kept as written. Linear in the line
+ * length: the next `=` and the next separator are found with `indexOf` (a `memchr`) and remembered
+ * until passed, so the characters of keys and values are not visited one by one.
  */
 export function parseKeyValues(text: string, separator = ' '): Map<string, string> {
   const out = new Map<string, string>();
   const sep = separator.charCodeAt(0);
+  const sepText = separator.length > 0 ? separator.charAt(0) : '';
   const n = text.length;
+  let nextEq = -1; // first `=` at or after the scan position (n when none), valid while >= i
+  let nextSep = -1; // likewise for the separator
   let i = 0;
   while (i < n) {
-    while (i < n && (text.charCodeAt(i) === sep || text.charCodeAt(i) === 32)) i++;
-    const keyStart = i;
-    while (i < n && text.charCodeAt(i) !== 61 /* = */ && text.charCodeAt(i) !== sep) i++;
-    if (i >= n || text.charCodeAt(i) !== 61) continue; // a bare word, not a pair
-    const key = text.slice(keyStart, i);
-    i++;
+    let c = text.charCodeAt(i);
+    while (c === sep || c === 32) {
+      if (++i >= n) return out;
+      c = text.charCodeAt(i);
+    }
+    if (nextEq < i) {
+      nextEq = text.indexOf('=', i);
+      if (nextEq < 0) nextEq = n;
+    }
+    if (nextSep < i) {
+      nextSep = sepText === '' ? n : text.indexOf(sepText, i);
+      if (nextSep < 0) nextSep = n;
+    }
+    if (nextSep < nextEq || nextEq === n) {
+      i = nextSep < nextEq ? nextSep : n; // a bare word, not a pair
+      continue;
+    }
+    const key = text.slice(i, nextEq);
+    i = nextEq + 1;
     let value: string;
     if (i < n && text.charCodeAt(i) === 34 /* " */) {
       i++;
-      let buf = '';
-      let start = i;
-      while (i < n && text.charCodeAt(i) !== 34) {
-        if (text.charCodeAt(i) === 92 /* \ */ && i + 1 < n) {
-          buf += text.slice(start, i);
+      let close = text.indexOf('"', i);
+      if (close < 0) close = n;
+      const backslash = text.indexOf('\\', i);
+      if (backslash < 0 || backslash >= close) {
+        value = text.slice(i, close);
+        i = close + 1;
+      } else {
+        let buf = '';
+        let start = i;
+        while (i < n && text.charCodeAt(i) !== 34) {
+          if (text.charCodeAt(i) === 92 /* \ */ && i + 1 < n) {
+            buf += text.slice(start, i);
+            i++;
+            start = i;
+          }
           i++;
-          start = i;
         }
+        value = buf + text.slice(start, i);
         i++;
       }
-      value = buf + text.slice(start, i);
-      i++;
     } else {
-      const start = i;
-      while (i < n && text.charCodeAt(i) !== sep) i++;
-      value = text.slice(start, i);
+      if (nextSep < i) {
+        nextSep = sepText === '' ? n : text.indexOf(sepText, i);
+        if (nextSep < 0) nextSep = n;
+      }
+      value = text.slice(i, nextSep);
+      i = nextSep;
     }
     if (key.length > 0) out.set(key, value);
   }
@@ -187,13 +216,53 @@ export function inferYear(month: number, day: number, now: Date): number {
   return year;
 }
 
+/** Year 10000 in epoch ms: below it `toISOString` writes the plain `YYYY-MM-DDTHH:mm:ss.sssZ`. */
+const YEAR_10000_MS = 253402300800000;
+
+function pad(n: number, width: number): string {
+  const s = String(n);
+  return s.length >= width ? s : '0000'.slice(0, width - s.length) + s;
+}
+
+/**
+ * `new Date(ms).toISOString()` for a positive finite `ms`, or undefined when the date is invalid.
+ * Years 1970-9999 are formatted here (days to civil date after H. Hinnant's `civil_from_days`):
+ * building a Date and formatting it costs several times more, once per line.
+ */
+export function isoFromEpochMs(ms: number): string | undefined {
+  if (!(ms > 0 && ms < YEAR_10000_MS)) {
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  }
+  const t = Math.floor(ms); // Date's TimeClip truncates; the same as floor for positive values
+  const days = Math.floor(t / 86400000);
+  let rest = t - days * 86400000;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hh = Math.floor(rest / 3600000);
+  rest -= hh * 3600000;
+  const mm = Math.floor(rest / 60000);
+  rest -= mm * 60000;
+  const ss = Math.floor(rest / 1000);
+  const fff = rest - ss * 1000;
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}.${pad(fff, 3)}Z`;
+}
+
 /** ISO-8601 text for an epoch in seconds or milliseconds, or undefined when out of range. */
 export function epochToIso(value: string | number): string | undefined {
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n) || n <= 0) return undefined;
   const ms = n < 1e11 ? n * 1000 : n < 1e14 ? n : n / 1000; // s, ms or µs
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  return isoFromEpochMs(ms);
 }
 
 /**

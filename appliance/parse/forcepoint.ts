@@ -7,7 +7,15 @@
  * Continue, Jump, Apply Blacklist.
  */
 import type { Action } from '../../protocol/event.js';
-import { cefToDraft, cefVendorProduct, leefTime, parseCef, parseLeef } from './cef-format.js';
+import {
+  cefIndex,
+  cefToDraft,
+  cefVendorProduct,
+  leefIndex,
+  leefTime,
+  parseCef,
+  parseLeef,
+} from './cef-format.js';
 import { normaliseProto, parseIp, parsePort } from './fields.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
 import type { EventDraft as CefDraft } from './vendor-helpers-a.js';
@@ -21,7 +29,7 @@ function isForcepointVendor(vendor: string): boolean {
 }
 
 function leefVendor(s: string): string | undefined {
-  const at = s.indexOf('LEEF:');
+  const at = leefIndex(s);
   if (at < 0) return undefined;
   const p1 = s.indexOf('|', at);
   const p2 = p1 < 0 ? -1 : s.indexOf('|', p1 + 1);
@@ -30,7 +38,7 @@ function leefVendor(s: string): string | undefined {
 
 function detect(msg: SyslogMessage): number {
   const s = msg.raw;
-  if (s.includes('CEF:')) {
+  if (cefIndex(s) >= 0) {
     const vp = cefVendorProduct(s);
     if (
       vp !== undefined &&
@@ -109,8 +117,8 @@ function parseLeefForm(msg: SyslogMessage): ParseResult {
 }
 
 function parse(msg: SyslogMessage): ParseResult {
-  if (msg.raw.includes('CEF:')) return parseCefForm(msg);
-  if (msg.raw.includes('LEEF:')) return parseLeefForm(msg);
+  if (cefIndex(msg.raw) >= 0) return parseCefForm(msg);
+  if (leefIndex(msg.raw) >= 0) return parseLeefForm(msg);
   return refuse('forcepoint: neither CEF nor LEEF');
 }
 

@@ -245,13 +245,19 @@ function isFortinetCef(msg: SyslogMessage): boolean {
   );
 }
 
+/** `m` holds `logid=` or `log_id=`; both searches start at the first `log`, most lines have none. */
+function hasLogId(m: string): boolean {
+  const log = m.indexOf('log');
+  return log >= 0 && (m.includes('logid=', log) || m.includes('log_id=', log));
+}
+
 export const fortigate: ParserFamily = {
   name: NAME,
   products: ['Fortinet FortiGate (FortiOS)', 'FortiWiFi'],
   detect(msg: SyslogMessage): number {
     const m = msg.msg;
     if (cefStart(m) >= 0 || cefStart(msg.raw) >= 0) return isFortinetCef(msg) ? 0.9 : 0;
-    if (!m.includes('logid=') && !m.includes('log_id=')) return 0;
+    if (!hasLogId(m)) return 0;
     if (m.includes('devid="FG') || m.includes('devid=FG') || m.includes('devid="FW')) return 0.95;
     if (m.includes('type=') && (m.includes('devname=') || m.includes('subtype='))) return 0.85;
     return 0.5;

@@ -54,18 +54,40 @@ function isBsdDaemon(msg: SyslogMessage): boolean {
   return JUNOS_BSD_DAEMONS.has(app.slice(app.lastIndexOf('/') + 1));
 }
 
+/**
+ * A cheap necessary condition for JUNOS_DAEMON: some `d[DIGITS]: ` (every daemon name there ends in
+ * `d`). Hops between `]` characters; the regex runs only on the few lines that pass.
+ */
+function mayBeJunosDaemon(s: string): boolean {
+  for (let close = s.indexOf(']: '); close >= 0; close = s.indexOf(']: ', close + 3)) {
+    let i = close - 1;
+    while (i >= 0 && close - i <= 10) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      i--;
+    }
+    if (i < close - 1 && s.charCodeAt(i) === 91 /* [ */ && s.charCodeAt(i - 1) === 100 /* d */) return true;
+  }
+  return false;
+}
+
 function detect(msg: SyslogMessage): number {
   const s = msg.raw;
-  if (s.includes('junos@2636.')) return 0.95;
-  if (
-    s.includes('RT_FLOW_SESSION_') ||
-    s.includes('RT_SCREEN_') ||
-    s.includes('RT_IDP_') ||
-    s.includes('APPTRACK_SESSION_')
-  )
-    return 0.9;
-  if (s.includes('RT_FLOW') || s.includes('RT_IDS')) return 0.6;
-  if (JUNOS_DAEMON.test(s)) return 0.5;
+  // Every tag below holds `_`; the structured-data id holds `@`. One `memchr` each rules out most
+  // other vendors' lines before any substring search.
+  const underscore = s.indexOf('_');
+  if (s.indexOf('@') >= 0 && s.includes('junos@2636.')) return 0.95;
+  if (underscore >= 0) {
+    const rt = s.indexOf('RT_', underscore - 2);
+    if (
+      (rt >= 0 &&
+        (s.includes('RT_FLOW_SESSION_', rt) || s.includes('RT_SCREEN_', rt) || s.includes('RT_IDP_', rt))) ||
+      s.includes('APPTRACK_SESSION_', underscore - 8)
+    )
+      return 0.9;
+    if (rt >= 0 && (s.includes('RT_FLOW', rt) || s.includes('RT_IDS', rt))) return 0.6;
+  }
+  if (mayBeJunosDaemon(s) && JUNOS_DAEMON.test(s)) return 0.5;
   if (isBsdDaemon(msg)) return 0.15;
   return 0;
 }

@@ -15,8 +15,17 @@ const NAME = 'mikrotik';
 /** Start of the ` in:` (or leading `in:`) that opens the interface pair, or -1. */
 function interfacesAt(text: string): number {
   if (text.startsWith('in:')) return 0;
-  const i = text.indexOf(' in:');
-  return i < 0 ? -1 : i + 1;
+  // The first ` in:`, found by hopping between colons (a `memchr` each): a search for ` in:` itself
+  // stalls on every space of the line.
+  for (let colon = text.indexOf(':', 3); colon >= 0; colon = text.indexOf(':', colon + 1)) {
+    if (
+      text.charCodeAt(colon - 1) === 110 /* n */ &&
+      text.charCodeAt(colon - 2) === 105 /* i */ &&
+      text.charCodeAt(colon - 3) === 32
+    )
+      return colon - 2;
+  }
+  return -1;
 }
 
 // Scratch for splitAddress: set by each call, read right after.

@@ -9,6 +9,7 @@ import {
   cefToDraft,
   cefVendorProduct,
   labelled,
+  leefIndex,
   leefToDraft,
   parseCef,
   parseLeef,
@@ -255,9 +256,34 @@ function parsePanLeef(msg: SyslogMessage): ParseResult {
   return ok(ev);
 }
 
-const DETECT_TYPES = Object.keys(OTHER_TYPES)
-  .concat(['DECRYPTION', 'TUNNEL', 'GTP', 'SCTP'])
-  .map((t) => `,${t},`);
+const DETECT_TYPES: ReadonlySet<string> = new Set(
+  Object.keys(OTHER_TYPES).concat(['DECRYPTION', 'TUNNEL', 'GTP', 'SCTP']),
+);
+
+/**
+ * 0.9 when a field (between two commas) is `TRAFFIC` or `THREAT`, 0.7 when one is another log type,
+ * else 0. Hops from comma to comma (a `memchr` each) instead of searching for every type in turn.
+ */
+function csvTypeScore(m: string): number {
+  let other = false;
+  let at = m.indexOf(',');
+  while (at >= 0) {
+    const next = m.indexOf(',', at + 1);
+    if (next < 0) break;
+    const len = next - at - 1;
+    if (len >= 3 && len <= 13) {
+      const c = m.charCodeAt(at + 1);
+      if (
+        c === 84 /* T */ &&
+        ((len === 7 && m.startsWith('TRAFFIC', at + 1)) || (len === 6 && m.startsWith('THREAT', at + 1)))
+      )
+        return 0.9;
+      if (!other && c >= 65 && c <= 90 && DETECT_TYPES.has(m.slice(at + 1, next))) other = true;
+    }
+    at = next;
+  }
+  return other ? 0.7 : 0;
+}
 
 export const panos: ParserFamily = {
   name: NAME,
@@ -265,17 +291,16 @@ export const panos: ParserFamily = {
   detect(msg: SyslogMessage): number {
     const m = msg.msg;
     if (cefStart(m) >= 0) return isPanCef(m) ? 0.9 : 0;
-    if (m.includes('LEEF:')) return m.includes('|Palo Alto Networks|') ? 0.9 : 0;
-    if (m.includes(',TRAFFIC,') || m.includes(',THREAT,')) return 0.9;
-    for (const t of DETECT_TYPES) if (m.includes(t)) return 0.7;
+    if (leefIndex(m) >= 0) return m.includes('|Palo Alto Networks|') ? 0.9 : 0;
+    const csv = csvTypeScore(m);
+    if (csv > 0) return csv;
     if (msg.raw.includes('|Palo Alto Networks|')) return 0.85;
     return 0;
   },
   parse(msg: SyslogMessage): ParseResult {
     const m = msg.msg;
     if (isPanCef(m) || isPanCef(msg.raw)) return parsePanCef(msg);
-    if (m.includes('LEEF:') || msg.raw.includes('|Palo Alto Networks|PAN-OS Syslog'))
-      return parsePanLeef(msg);
+    if (leefIndex(m) >= 0 || msg.raw.includes('|Palo Alto Networks|PAN-OS Syslog')) return parsePanLeef(msg);
     return parseCsvLog(m, msg.ts);
   },
 };

@@ -51,10 +51,11 @@ function detect(msg: SyslogMessage): number {
   if (text.indexOf(',') < 0) return 0;
   if (msg.app === 'filterlog' || text.startsWith('filterlog')) return 0.95;
   if (
-    text.indexOf(',in,4,') > 0 ||
-    text.indexOf(',out,4,') > 0 ||
-    text.indexOf(',in,6,') > 0 ||
-    text.indexOf(',out,6,') > 0
+    (text.indexOf(',in,') >= 0 || text.indexOf(',out,') >= 0) &&
+    (text.indexOf(',in,4,') > 0 ||
+      text.indexOf(',out,4,') > 0 ||
+      text.indexOf(',in,6,') > 0 ||
+      text.indexOf(',out,6,') > 0)
   ) {
     return text.indexOf(',match,') > 0 ? 0.9 : 0.7;
   }

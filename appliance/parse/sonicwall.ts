@@ -5,7 +5,7 @@
  */
 
 import type { Action } from '../../protocol/event.js';
-import { cefTime, parseCef } from './cef-format.js';
+import { cefIndex, cefTime, parseCef } from './cef-format.js';
 import { isoFromDateTime, normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
 import { type EventDraft, finish, hostPort, refuse, splitAddress, sum, text } from './vendor-helpers-b.js';
@@ -33,7 +33,7 @@ const ACTION_BY_MESSAGE_ID: Readonly<Record<string, Action>> = {
 function detect(msg: SyslogMessage): number {
   const s = msg.raw;
   if (
-    s.includes('CEF:') &&
+    cefIndex(s) >= 0 &&
     (s.includes('|SonicWall|') || s.includes('|SonicWALL|') || s.includes('|Dell|SonicWALL'))
   )
     return 0.95;
@@ -134,7 +134,7 @@ function parseCefForm(msg: SyslogMessage): ParseResult {
 }
 
 function parse(msg: SyslogMessage): ParseResult {
-  if (msg.raw.includes('CEF:')) return parseCefForm(msg);
+  if (cefIndex(msg.raw) >= 0) return parseCefForm(msg);
   const at = msg.raw.indexOf('id=firewall');
   if (at < 0 || !msg.raw.includes(' m=')) return refuse('sonicwall: no id=firewall with a message id (m=)');
   return parseNative(msg.raw.slice(at), msg);

@@ -3,7 +3,7 @@
  * `fields.ts` does not have. Pure, linear, allocation-light: they run once or a few times per line.
  */
 import type { Action, ConnectionEvent } from '../../protocol/event.js';
-import { monthIndex, normaliseAction, parseIp, parsePort } from './fields.js';
+import { isoFromEpochMs, monthIndex, normaliseAction, parseIp, parsePort } from './fields.js';
 import type { ParseResult } from './types.js';
 
 /** An event under construction: every key optional and writable until it is returned. */
@@ -295,6 +295,5 @@ export function epochAnyToIso(text: string): string | undefined {
   else if (whole.length <= 16) ms = Math.floor(Number(whole) / 1000);
   else ms = Math.floor(Number(whole.slice(0, whole.length - 6)));
   if (!Number.isFinite(ms) || ms <= 0) return undefined;
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  return isoFromEpochMs(ms);
 }

@@ -10,7 +10,7 @@
  * - ArcSight CEF: `CEF:0|WatchGuard|XTM|VER|MSGID|NAME|SEV|` with standard extension keys.
  */
 import type { Action } from '../../protocol/event.js';
-import { cefToDraft, leefTime, parseCef } from './cef-format.js';
+import { cefIndex, cefToDraft, leefTime, parseCef } from './cef-format.js';
 import {
   isoFromDateTime,
   normaliseAction,
@@ -38,7 +38,7 @@ function leefAt(s: string): number {
 
 function detect(msg: SyslogMessage): number {
   const s = msg.raw;
-  if (s.includes('CEF:') && s.includes('|WatchGuard|')) return 0.95;
+  if (cefIndex(s) >= 0 && s.includes('|WatchGuard|')) return 0.95;
   if (leefAt(s) >= 0) return 0.95;
   if (s.includes('msg_id="') && /msg_id="[0-9A-F]{4}-[0-9A-F]{4}"/.test(s)) return 0.85;
   return 0;
@@ -198,7 +198,7 @@ function parseCefForm(msg: SyslogMessage): ParseResult {
 
 function parse(msg: SyslogMessage): ParseResult {
   const s = msg.raw;
-  if (s.includes('CEF:') && s.includes('|WatchGuard|')) return parseCefForm(msg);
+  if (cefIndex(s) >= 0 && s.includes('|WatchGuard|')) return parseCefForm(msg);
   const leef = leefAt(s);
   if (leef >= 0) return parseLeefForm(s, leef, msg);
   if (s.includes('msg_id="')) return parseTraffic(s, msg);

@@ -16,7 +16,7 @@ export function renderStatusPage(status: AgentStatus): string {
     .map(
       (s) =>
         `<tr><td>${escapeHtml(s.source)}</td><td>${escapeHtml(s.format ?? '—')}</td><td>${s.messages}</td>` +
-        `<td>${s.unparsed}</td><td>${escapeHtml(s.lastSeen)}</td><td><pre>${s.unparsedSamples.map(escapeHtml).join('\n')}</pre></td></tr>`,
+        `<td>${s.unparsed}</td><td>${s.rateLimited}</td><td>${escapeHtml(s.lastSeen)}</td><td><pre>${s.unparsedSamples.map(escapeHtml).join('\n')}</pre></td></tr>`,
     )
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -30,7 +30,7 @@ export function renderStatusPage(status: AgentStatus): string {
 <h2>Outbox</h2>
 <p>${status.outbox.depthBatches} batches / ${status.outbox.depthEvents} events waiting · ${status.outbox.acceptedEvents} accepted · ${status.outbox.ackedEvents} delivered · ${status.outbox.writeErrors} write errors</p>
 <h2>Log sources</h2>
-<table><thead><tr><th>source</th><th>format</th><th>messages</th><th>unparsed</th><th>last seen</th><th>unparsed samples</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead><tr><th>source</th><th>format</th><th>messages</th><th>unparsed</th><th>rate-limited</th><th>last seen</th><th>unparsed samples</th></tr></thead><tbody>${rows}</tbody></table>
 <p><a href="/api/status">/api/status</a> · <a href="/metrics">/metrics</a></p>
 </body></html>`;
 }

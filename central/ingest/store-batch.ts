@@ -60,7 +60,7 @@ export async function storeBatch(db: Database, incoming: IncomingBatch): Promise
       [batch.device, batch.seq, new Date(batch.created), incoming.receivedAt, batch.events.length, rawEvents],
     );
     if (inserted.length === 0) return false;
-    if (batch.events.length > 0) await insertEvents(tx, batch, incoming.receivedAt);
+    if (batch.events.length > 0) await insertEventsAndRollups(tx, batch, incoming.receivedAt);
     await tx.query(
       `INSERT INTO devices (device_id, first_seen, last_seen) VALUES ($1, $2, $2)
        ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)`,
@@ -89,7 +89,8 @@ function eventTime(ts: string | undefined): string | null {
   return ms >= MIN_TS_MS && ms <= MAX_TS_MS ? new Date(ms).toISOString() : null;
 }
 
-async function insertEvents(tx: Queryable, batch: Batch, receivedAt: Date): Promise<void> {
+async function insertEventsAndRollups(tx: Queryable, batch: Batch, receivedAt: Date): Promise<void> {
+  const receivedMs = receivedAt.getTime();
   const n = batch.events.length;
   const ts: (string | null)[] = new Array(n);
   const vendor: string[] = new Array(n);
@@ -135,15 +136,7 @@ async function insertEvents(tx: Queryable, batch: Batch, receivedAt: Date): Prom
     severity[i] = e.severity ?? null;
     count[i] = e.count ?? 1;
   }
-  await tx.query(
-    `INSERT INTO events (device_id, seq, received_at, ts, vendor, src_ip, src_port, dst_ip, dst_port,
-       proto, action, src_nat_ip, src_nat_port, dst_nat_ip, dst_nat_port, bytes, packets, rule,
-       interface, direction, category, severity, count)
-     SELECT $1, $2, $3, u.*
-     FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[],
-       $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::int8[],
-       $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[]) AS u`,
-    [
+  await tx.query(STORE_EVENTS_AND_ROLLUPS, [
       batch.device,
       batch.seq,
       receivedAt,
@@ -167,9 +160,92 @@ async function insertEvents(tx: Queryable, batch: Batch, receivedAt: Date): Prom
       category,
       severity,
       count,
-    ],
-  );
+      new Date(Math.floor(receivedMs / HOUR_MS) * HOUR_MS),
+      new Date(Math.floor(receivedMs / DAY_MS) * DAY_MS),
+  ]);
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const INT8_MAX = '9223372036854775807';
+
+/**
+ * Adds a batch's counts to a rollup row, saturating at the int8 maximum: one device sending absurd
+ * counts must not make the shared force row overflow, which would fail every later batch touching
+ * it (every member's port 22, say) on every redelivery.
+ */
+const addTo = (table: string) =>
+  `events = CASE WHEN ${table}.events > ${INT8_MAX} - excluded.events THEN ${INT8_MAX}
+     ELSE ${table}.events + excluded.events END`;
+
+/**
+ * One statement stores the batch's events and adds them to every rollup (migration 004): the
+ * column arrays are sent and unnested once, and the six upserts cost no extra round trips.
+ * All events of a batch share received_at, so each rollup gets one bucket: $24 (hour) and $25
+ * (day), computed here in UTC. The device's member and force are looked up as they are now
+ * ('' while the device is unbound). Each upsert inserts its rows sorted by key, so concurrent
+ * batches lock shared rollup rows (a force's port 22) in the same order and cannot deadlock.
+ */
+const STORE_EVENTS_AND_ROLLUPS = `
+WITH b AS (
+  SELECT * FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[],
+    $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::int8[],
+    $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[])
+    AS u (ts, vendor, src_ip, src_port, dst_ip, dst_port, proto, action, src_nat_ip, src_nat_port,
+      dst_nat_ip, dst_nat_port, bytes, packets, rule, interface, direction, category, severity, count)
+),
+owner AS (
+  SELECT coalesce(d.member_id, '') AS member_id, coalesce(m.force_id, '') AS force_id
+  FROM (VALUES ($1::text)) AS x (device_id)
+  LEFT JOIN devices d ON d.device_id = x.device_id
+  LEFT JOIN members m ON m.member_id = d.member_id
+),
+stored AS (
+  INSERT INTO events (device_id, seq, received_at, ts, vendor, src_ip, src_port, dst_ip, dst_port,
+    proto, action, src_nat_ip, src_nat_port, dst_nat_ip, dst_nat_port, bytes, packets, rule,
+    interface, direction, category, severity, count)
+  SELECT $1, $2, $3, b.* FROM b
+),
+member_actions AS (
+  INSERT INTO rollup_member_hourly_actions (member_id, hour, device_id, action, proto, events)
+  SELECT o.member_id, $24::timestamptz, $1, b.action, coalesce(b.proto, ''), sum(b.count)
+  FROM b CROSS JOIN owner o GROUP BY o.member_id, b.action, coalesce(b.proto, '') ORDER BY 4, 5
+  ON CONFLICT (member_id, hour, device_id, action, proto) DO UPDATE
+  SET ${addTo('rollup_member_hourly_actions')}
+),
+member_sources AS (
+  INSERT INTO rollup_member_hourly_sources (member_id, hour, src_ip, events)
+  SELECT o.member_id, $24::timestamptz, b.src_ip, sum(b.count)
+  FROM b CROSS JOIN owner o WHERE b.src_ip IS NOT NULL GROUP BY o.member_id, b.src_ip ORDER BY 3
+  ON CONFLICT (member_id, hour, src_ip) DO UPDATE SET ${addTo('rollup_member_hourly_sources')}
+),
+member_ports AS (
+  INSERT INTO rollup_member_hourly_ports (member_id, hour, dst_port, proto, events)
+  SELECT o.member_id, $24::timestamptz, b.dst_port, coalesce(b.proto, ''), sum(b.count)
+  FROM b CROSS JOIN owner o WHERE b.dst_port IS NOT NULL
+  GROUP BY o.member_id, b.dst_port, coalesce(b.proto, '') ORDER BY 3, 4
+  ON CONFLICT (member_id, hour, dst_port, proto) DO UPDATE SET ${addTo('rollup_member_hourly_ports')}
+),
+force_actions AS (
+  INSERT INTO rollup_force_daily_actions (force_id, day, member_id, action, proto, events)
+  SELECT o.force_id, $25::timestamptz, o.member_id, b.action, coalesce(b.proto, ''), sum(b.count)
+  FROM b CROSS JOIN owner o GROUP BY o.force_id, o.member_id, b.action, coalesce(b.proto, '') ORDER BY 4, 5
+  ON CONFLICT (force_id, day, member_id, action, proto) DO UPDATE SET ${addTo('rollup_force_daily_actions')}
+),
+force_sources AS (
+  INSERT INTO rollup_force_daily_sources (force_id, day, src_ip, events)
+  SELECT o.force_id, $25::timestamptz, b.src_ip, sum(b.count)
+  FROM b CROSS JOIN owner o WHERE b.src_ip IS NOT NULL GROUP BY o.force_id, b.src_ip ORDER BY 3
+  ON CONFLICT (force_id, day, src_ip) DO UPDATE SET ${addTo('rollup_force_daily_sources')}
+),
+force_ports AS (
+  INSERT INTO rollup_force_daily_ports (force_id, day, dst_port, proto, events)
+  SELECT o.force_id, $25::timestamptz, b.dst_port, coalesce(b.proto, ''), sum(b.count)
+  FROM b CROSS JOIN owner o WHERE b.dst_port IS NOT NULL
+  GROUP BY o.force_id, b.dst_port, coalesce(b.proto, '') ORDER BY 3, 4
+  ON CONFLICT (force_id, day, dst_port, proto) DO UPDATE SET ${addTo('rollup_force_daily_ports')}
+)
+SELECT 1`;
 
 /** Writes the quarantine row and counts the bad batch against the device, in one transaction. */
 async function quarantine(db: Database, incoming: IncomingBatch, reason: string): Promise<StoreBatchResult> {

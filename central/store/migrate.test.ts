@@ -7,14 +7,26 @@ import { type Engine, freshDatabase as freshDb, postgresReachable } from './test
 const pgUp = await postgresReachable();
 const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated: false });
 
+// Partitioned tables and their DEFAULT partitions are listed; a fresh install has no day partitions
+// until maintenance creates them.
 const TABLES = [
   'batches',
   'devices',
   'events',
+  'events_default',
+  'flow_summaries',
+  'flow_summaries_default',
   'forces',
   'loss_records',
   'members',
   'quarantine',
+  'regions',
+  'rollup_force_daily_actions',
+  'rollup_force_daily_ports',
+  'rollup_force_daily_sources',
+  'rollup_member_hourly_actions',
+  'rollup_member_hourly_ports',
+  'rollup_member_hourly_sources',
   'schema_migrations',
 ];
 

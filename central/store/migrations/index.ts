@@ -5,5 +5,8 @@
  */
 import type { Migration } from '../migrate.js';
 import { migration as initial } from './001-initial.js';
+import { migration as regions } from './002-regions.js';
+import { migration as dailyPartitions } from './003-daily-partitions.js';
+import { migration as rollups } from './004-rollups.js';
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, regions, dailyPartitions, rollups];
