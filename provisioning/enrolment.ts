@@ -43,11 +43,12 @@ export function parseEnrolmentQr(text: string): EnrolmentQr | { error: string } 
   const query = new URLSearchParams(text.slice(prefix.length));
   const deviceId = query.get('d') ?? '';
   const pairingCode = normalisePairingCode(query.get('p') ?? '');
-  const fingerprint = query.get('f') ?? '';
+  const hex = (query.get('f') ?? '').toUpperCase();
   const centralUrl = query.get('u') ?? '';
   if (!isValidDeviceId(deviceId)) return { error: 'bad device id' };
   if (!pairingCode) return { error: 'bad pairing code' };
-  if (!/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(fingerprint)) return { error: 'bad fingerprint' };
+  if (!/^[0-9A-F]{64}$/.test(hex)) return { error: 'bad fingerprint' };
+  const fingerprint = hex.match(/../g)?.join(':') ?? '';
   if (!/^https:\/\//.test(centralUrl)) return { error: 'bad central URL' };
   return { deviceId, pairingCode, fingerprint, centralUrl };
 }
