@@ -31,7 +31,7 @@ export function formatEnrolmentQr(qr: EnrolmentQr): string {
   const query = new URLSearchParams({
     d: qr.deviceId,
     p: qr.pairingCode,
-    f: qr.fingerprint,
+    f: qr.fingerprint.replace(/:/g, ''), // colons would be %-escaped: 93 characters for nothing
     u: qr.centralUrl,
   });
   return `${ENROLMENT_QR_SCHEME}${ENROLMENT_VERSION}?${query.toString()}`;
