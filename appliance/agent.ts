@@ -19,8 +19,8 @@ import { parseFormatOverrides } from './parse/format-overrides.js';
 import { FAMILIES } from './parse/registry.js';
 import { Pipeline } from './pipeline.js';
 import { startStatusServer } from './status/server.js';
-import { FlowSummariser } from './summarise/summarise.js';
 import type { AgentStatus } from './status/status.js';
+import { FlowSummariser } from './summarise/summarise.js';
 import { Uplink } from './uplink/uplink.js';
 
 export interface RunningAgent {
@@ -58,7 +58,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     batchMaxDelayMs: config.batchMaxDelayMs,
   });
   const accounting = new SourceAccounting({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
-  const pipeline = new Pipeline(outbox, accounting, { privacy, ...(summariser && { summariser }) }, formatOverrides);
+  const pipeline = new Pipeline(
+    outbox,
+    accounting,
+    { privacy, ...(summariser && { summariser }) },
+    formatOverrides,
+  );
   const udp = await startUdpListener({
     host: config.listenHost,
     port: config.syslogUdpPort,

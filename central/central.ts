@@ -12,12 +12,13 @@ import { limits } from '../protocol/limits.js';
 import { initDevCa } from '../provisioning/store.js';
 import { startEmbeddedBroker } from './broker/aedes-broker.js';
 import type { CentralConfig } from './config.js';
-import { handleUplinkMessage } from './ingest/handle-publish.js';
-import { newIngestCounters } from './ingest/ingest-counters.js';
-import { startMqttWorker } from './ingest/mqtt-worker.js';
+import { BadBatchTracker } from './ingest/flag-device.js';
+import { newIngestCounters, newIngestWindows } from './ingest/ingest-counters.js';
+import { type IngestContext, ingestMessage, startMqttWorker } from './ingest/mqtt-worker.js';
 import { startPortal } from './portal/server.js';
 import { openDatabase } from './store/db.js';
 import { migrate } from './store/migrate.js';
+import { defaultWorkerId } from './worker.js';
 
 export interface RunningCentral {
   readonly ports: { readonly broker?: number; readonly portal: number };
@@ -55,17 +56,27 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
   const db = await openDatabase(config.db || undefined, dataDir);
   await migrate(db);
   const counters = newIngestCounters();
+  const ingest: IngestContext = {
+    db,
+    counters,
+    windows: newIngestWindows(),
+    badBatches: new BadBatchTracker({
+      threshold: config.flagAfterBadBatches,
+      windowMs: config.flagWindowS * 1000,
+    }),
+    logger,
+  };
   const closers: (() => Promise<void>)[] = [];
   let brokerPort: number | undefined;
   if (config.brokerUrl) {
     const worker = await startMqttWorker({
       url: config.brokerUrl,
       group: config.ingestGroup,
-      clientId: `central-ingest-${process.pid}-${randomBytes(3).toString('hex')}`,
+      // Stable across restarts: the broker keeps queueing this session's share while it is down
+      // (central/ingest/mqtt-worker.ts), so a fresh id per start would strand those batches.
+      clientId: config.ingestClientId || defaultWorkerId('central-ingest'),
       tls: { certPem: read(pki.ingestCert), keyPem: read(pki.ingestKey), caPem },
-      db,
-      counters,
-      logger,
+      ingest,
     });
     closers.push(() => worker.close());
   } else {
@@ -78,7 +89,7 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
       // The device's QoS 1 publish is acknowledged only after this resolves: stored means acked.
       onPublishAuthorised: async (identity, packet) => {
         if (identity.kind !== 'device') return;
-        await handleUplinkMessage(db, counters, {
+        await ingestMessage(ingest, {
           topic: packet.topic,
           payload: packet.payload,
           deviceId: identity.deviceId,

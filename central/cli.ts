@@ -13,10 +13,11 @@ import { isValidDeviceId } from '../protocol/topics.js';
 import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from '../provisioning/store.js';
 import { renderMosquittoAcl, renderMosquittoConfig } from './broker/mosquitto-config.js';
 import { startCentral } from './central.js';
-import { CentralConfigSchema } from './config.js';
+import { CentralConfigSchema, WorkerConfigSchema } from './config.js';
 import { parsePeriod } from './portal/server.js';
 import { formatDeviceReport } from './report/device-report.js';
 import { fetchDeviceReport } from './report/fetch-report.js';
+import { startWorker } from './worker.js';
 
 const program = new Command('cyberalarm-central')
   .description('CyberAlarm central service: broker, ingest, store, reports and the police portal')
@@ -35,6 +36,42 @@ addConfigFlags(
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping');
     await central.close();
+    process.exit(0);
+  }),
+);
+
+addConfigFlags(
+  program
+    .command('worker')
+    .description(
+      'run a stateless ingest worker: shared subscription on an external broker → PostgreSQL; /metrics over HTTP',
+    )
+    .option(
+      '--retire',
+      'leave for good: unsubscribe, store what the broker still holds for this worker id, end its sessions, exit',
+    ),
+  WorkerConfigSchema,
+).action((flags: Record<string, unknown>) =>
+  runCommand('cyberalarm-central worker', async () => {
+    const { retire, ...settings } = flags;
+    const config = resolveConfig(WorkerConfigSchema, settings);
+    const logger = createLogger('central-worker', config.logLevel);
+    const worker = await startWorker(config, logger);
+    printJsonLine({
+      event: 'listening',
+      metrics: worker.metricsPort,
+      workerId: worker.workerId,
+      clientIds: worker.clientIds,
+    });
+    if (retire === true) {
+      await worker.close({ retire: true });
+      printJsonLine({ event: 'retired', workerId: worker.workerId });
+      process.exit(0);
+    }
+    logger.info({ workerId: worker.workerId, metricsPort: worker.metricsPort }, 'worker running');
+    const signal = await untilSignal();
+    logger.info({ signal }, 'stopping');
+    await worker.close();
     process.exit(0);
   }),
 );

@@ -2,6 +2,17 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { Setting } from '../common/config.js';
 
+/** When a device that keeps sending bad batches is flagged (central/ingest/flag-device.ts). */
+const BadBatchSettings = {
+  flagAfterBadBatches: Setting.int(
+    20,
+    'quarantined batches from one device within --flag-window-s that flag the device (devices.flagged)',
+    1,
+    1_000_000,
+  ),
+  flagWindowS: Setting.int(600, 'window, in seconds, for --flag-after-bad-batches', 1, 604_800),
+};
+
 /** Every setting of `cyberalarm-central run`; flags, `--help` and `config sample` derive from this. */
 export const CentralConfigSchema = Type.Object(
   {
@@ -38,6 +49,12 @@ export const CentralConfigSchema = Type.Object(
         pattern: '^[A-Za-z0-9_-]+$',
       },
     ),
+    ingestClientId: Setting.text(
+      '',
+      'MQTT client id of the ingest session on an external broker; keep it stable across restarts (empty: central-ingest-<hostname>)',
+      { pattern: '^[A-Za-z0-9_.-]{0,64}$' },
+    ),
+    ...BadBatchSettings,
     portalHost: Setting.text('0.0.0.0', 'address the HTTPS portal and API bind to'),
     portalPort: Setting.port(8443, 'HTTPS portal and API; 0 picks a free port'),
     serverNames: Setting.text(
@@ -66,3 +83,51 @@ export const CentralConfigSchema = Type.Object(
 );
 
 export type CentralConfig = Static<typeof CentralConfigSchema>;
+
+/** Every setting of `cyberalarm-central worker`: a stateless ingest worker (run any number). */
+export const WorkerConfigSchema = Type.Object(
+  {
+    dataDir: Setting.text(
+      './data/central',
+      "directory holding central's CA certificate (ca/ca.crt) and the ingest client certificate and key (tls/ingest.crt, tls/ingest.key); copy them from central",
+      { minLength: 1 },
+    ),
+    db: Setting.text('', 'PostgreSQL URL (postgres://user@host:5432/db); required: workers share it', {
+      pattern: '^postgres(ql)?://.+$',
+    }),
+    brokerUrl: Setting.text('', "the broker's worker listener: mqtts://host:port; required", {
+      pattern: '^mqtts?://.+$',
+    }),
+    ingestGroup: Setting.text('cyberalarm-ingest', 'shared-subscription group the ingest workers join', {
+      pattern: '^[A-Za-z0-9_-]+$',
+    }),
+    workerId: Setting.text(
+      '',
+      'stable, unique id of this worker: its MQTT client ids are <id>-<n>; restart it with the same id (empty: ingest-<hostname>)',
+      { pattern: '^[A-Za-z0-9_.-]{0,56}$' },
+    ),
+    connections: Setting.int(
+      4,
+      'MQTT sessions on the shared subscription, i.e. batches stored concurrently by this worker',
+      1,
+      64,
+    ),
+    sessionExpiryS: Setting.int(
+      86_400,
+      'how long the broker keeps a stopped worker session and its queued batches, in seconds',
+      60,
+      4_294_967_295,
+    ),
+    ...BadBatchSettings,
+    metricsHost: Setting.text('127.0.0.1', 'address of the plain-HTTP /metrics endpoint (keep it internal)'),
+    metricsPort: Setting.port(9464, 'port of /metrics; 0 picks a free port'),
+    logLevel: Setting.choice(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
+      'info',
+      'log level',
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type WorkerConfig = Static<typeof WorkerConfigSchema>;

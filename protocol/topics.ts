@@ -11,10 +11,11 @@ export function isValidDeviceId(id: string): boolean {
   return DEVICE_ID_PATTERN.test(id);
 }
 
-export type UplinkKind = 'events' | 'alerts' | 'health';
+/** `loss`: loss records (protocol/loss.ts), what the appliance could not deliver and why. */
+export type UplinkKind = 'events' | 'alerts' | 'health' | 'loss';
 export type DownlinkKind = 'config' | 'report';
 
-export const UPLINK_KINDS: readonly UplinkKind[] = ['events', 'alerts', 'health'];
+export const UPLINK_KINDS: readonly UplinkKind[] = ['events', 'alerts', 'health', 'loss'];
 
 export function deviceTopicPrefix(deviceId: string): string {
   return `${TOPIC_ROOT}/dev/${deviceId}/`;

@@ -181,6 +181,141 @@ export async function issueIngestCertificate(
   });
 }
 
+/** Larger than any CSR a P-256 device sends (about 500 bytes of PEM); checked before parsing. */
+export const MAX_CSR_PEM_BYTES = 8192;
+
+/** What a verified device CSR says: its subject CN and its public key (SPKI DER). */
+export interface DeviceCsr {
+  readonly commonName: string;
+  readonly spkiDer: Uint8Array;
+  readonly publicKey: webcrypto.CryptoKey;
+}
+
+export interface IssuedFromCsr {
+  readonly certPem: string;
+  /** Hex, as in `X509CertificateGenerator`'s serialNumber and the CRL. */
+  readonly serialNumber: string;
+  readonly notAfter: Date;
+}
+
+/**
+ * Parses a PKCS#10 CSR from an untrusted client and checks its self-signature (proof that the sender
+ * holds the private key) and that the key is ECDSA P-256 with exactly one subject CN. Never throws on
+ * bad input: the reason comes back as a value.
+ */
+export async function parseDeviceCsr(csrPem: string): Promise<DeviceCsr | { error: string }> {
+  if (typeof csrPem !== 'string' || csrPem.length === 0) return { error: 'no CSR' };
+  if (csrPem.length > MAX_CSR_PEM_BYTES) return { error: `CSR larger than ${MAX_CSR_PEM_BYTES} bytes` };
+  let csr: X509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch {
+    return { error: 'not a PKCS#10 CSR' };
+  }
+  try {
+    if (!(await csr.verify())) return { error: 'CSR signature does not verify' };
+  } catch {
+    return { error: 'CSR signature does not verify' };
+  }
+  const algorithm = csr.publicKey.algorithm as { name?: string; namedCurve?: string };
+  if (algorithm.name !== 'ECDSA' || algorithm.namedCurve !== 'P-256') {
+    return { error: 'CSR key must be ECDSA P-256' };
+  }
+  const cn = single(csr.subjectName.getField(OID_CN));
+  if (cn === undefined) return { error: 'CSR subject must have exactly one CN' };
+  let publicKey: webcrypto.CryptoKey;
+  try {
+    publicKey = (await csr.publicKey.export(KEY_ALGORITHM, ['verify'])) as unknown as webcrypto.CryptoKey;
+  } catch {
+    return { error: 'CSR public key cannot be imported' };
+  }
+  return { commonName: cn, spkiDer: new Uint8Array(csr.publicKey.rawData), publicKey };
+}
+
+/**
+ * Issues a device certificate (OU `devices`, CN = deviceId) for the key in a CSR. The CSR's CN must
+ * name the same device. Whether the key may belong to that device id is the caller's policy
+ * (enrolment requires deviceIdFromPublicKey(key) === deviceId; renewal is authenticated by the
+ * current certificate instead).
+ */
+export async function issueDeviceCertificateFromCsr(
+  ca: CertificateAuthority,
+  csr: DeviceCsr,
+  deviceId: string,
+  options: { validDays?: number } = {},
+): Promise<IssuedFromCsr> {
+  if (!isIssuableDeviceId(deviceId)) throw new Error(`device id ${JSON.stringify(deviceId)} is not issuable`);
+  if (csr.commonName !== deviceId) {
+    throw new Error(`CSR names ${JSON.stringify(csr.commonName)}, not device ${JSON.stringify(deviceId)}`);
+  }
+  const { notBefore, notAfter } = validity(options.validDays ?? DEFAULT_CLIENT_VALID_DAYS.devices);
+  const caKeyId = ca.cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const serialNumber = randomSerialNumber();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject: [{ CN: [deviceId] }, { OU: [OU_DEVICES] }],
+    issuer: ca.cert.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: csr.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+      caKeyId
+        ? new x509.AuthorityKeyIdentifierExtension(caKeyId, false)
+        : await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey, false),
+      await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem'), serialNumber, notAfter };
+}
+
+/** OID of the CRL number extension (RFC 5280 §5.2.3: conforming CRLs carry one). */
+const OID_CRL_NUMBER = '2.5.29.20';
+
+/**
+ * A CRL listing revoked certificates by serial number, signed by the CA. `nextUpdate` matters:
+ * OpenSSL (Mosquitto's `crlfile`) refuses every client once it has passed, so callers regenerate
+ * the CRL at start and on each revocation and choose a generous validity.
+ */
+export async function createCrl(
+  ca: CertificateAuthority,
+  revoked: readonly { readonly serialNumber: string; readonly revokedAt: Date }[],
+  options: { crlNumber: number; validDays: number; now?: Date },
+): Promise<string> {
+  const now = options.now ?? new Date();
+  const caKeyId = ca.cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: ca.cert.subjectName,
+    thisUpdate: now,
+    nextUpdate: new Date(now.getTime() + options.validDays * DAY_MS),
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      ...(caKeyId ? [new x509.AuthorityKeyIdentifierExtension(caKeyId, false)] : []),
+      new x509.Extension(OID_CRL_NUMBER, false, derInteger(options.crlNumber)),
+    ],
+    entries: revoked.map((r) => ({ serialNumber: r.serialNumber, revocationDate: r.revokedAt })),
+  });
+  return crl.toString('pem');
+}
+
+/** DER INTEGER for a non-negative safe integer. */
+function derInteger(value: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${value}`);
+  const bytes: number[] = [];
+  let v = value;
+  do {
+    bytes.unshift(v % 256);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  if (bytes[0]! & 0x80) bytes.unshift(0);
+  return new Uint8Array([0x02, bytes.length, ...bytes]);
+}
+
 /** The device id a certificate names (CN, with OU `devices`), or undefined. Never throws; no trust implied. */
 export function deviceIdFromCertificate(cert: string | Uint8Array | undefined): string | undefined {
   const identity = certificateIdentity(cert);

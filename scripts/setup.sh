@@ -6,6 +6,13 @@ set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v psql >/dev/null 2>&1 || need+=(postgresql)
+# The browser tests (test/e2e-enrolment-browser.test.ts) drive Debian's Chromium with playwright-core;
+# playwright's own browser download does not work here. fonts-liberation is only a Recommends of
+# chromium-common (skipped by --no-install-recommends) and gives the screenshots real Arial/Times
+# metrics; certutil (libnss3-tools) puts central's dev CA into the test browser's own NSS database.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -151,7 +151,14 @@ t.test('member networks: parsing, merging, host bits, errors', async (t) => {
   t.ok(networks('::/0').contains(parseAddress('2001::1', words), words));
   t.ok(networks('::ffff:192.0.2.0/120').contains(parseAddress('192.0.2.200', words), words), 'mapped');
   t.ok(networks('').contains(parseAddress('1.2.3.4', words), words) === false, 'empty list');
-  for (const bad of ['10.0.0.0/33', 'fe80::/129', 'example.com/24', '10.0.0.0/x', '10.0.0.0/', '::ffff:1.2.3.4/64']) {
+  for (const bad of [
+    '10.0.0.0/33',
+    'fe80::/129',
+    'example.com/24',
+    '10.0.0.0/x',
+    '10.0.0.0/',
+    '::ffff:1.2.3.4/64',
+  ]) {
     const r = NetworkSet.parse(bad);
     t.notOk(r.ok, `${bad} refused`);
     if (!r.ok) t.match(r.reason, bad.split('/')[0]!);

@@ -1,8 +1,8 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import fc from 'fast-check';
 import t from 'tap';
 import { type ConnectionEvent, ConnectionEventSchema, EVENT_KEYS } from '../../protocol/event.js';
 import { limits } from '../../protocol/limits.js';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { NetworkSet } from './address.js';
 import {
   createMinimisePolicy,
@@ -82,7 +82,11 @@ t.test('pseudonyms are stable per host, differ between hosts, and across devices
   t.equal(p(policyA, '10.0.0.1'), p(policyA, '::ffff:10.0.0.1'), 'IPv4-mapped form is the same host');
   t.equal(p(policyA, 'fe80::1'), p(policyA, 'fe80:0:0:0::1'), 'IPv6 text forms are the same host');
   t.equal(p(policyA, 'fd00::1'), p(policyA, 'FD00::1'));
-  const srcAndDst = minimise({ vendor: 'x', action: 'deny', src_ip: '10.9.9.9', dst_ip: '10.9.9.9' }, policyA, c);
+  const srcAndDst = minimise(
+    { vendor: 'x', action: 'deny', src_ip: '10.9.9.9', dst_ip: '10.9.9.9' },
+    policyA,
+    c,
+  );
   t.equal(srcAndDst.src_ip, srcAndDst.dst_ip, 'one host, one pseudonym in every address field');
   const rule = minimise({ vendor: 'x', action: 'deny', rule: '10.9.9.9' }, policyA, c).rule;
   t.not(rule, srcAndDst.src_ip, 'a rule named like an address does not share its pseudonym');
@@ -130,7 +134,10 @@ t.test('address fields only ever hold addresses', async (t) => {
   t.notOk('src_nat_ip' in out);
   t.equal(out.dst_nat_ip, '2001:db8::1', 'external IPv6 kept without brackets, lower-case');
   t.equal(counters.invalidValues, 3);
-  const zoned = run({ vendor: 'x', action: 'deny', src_ip: 'fe80::1%canary-iface' }, { internalAddresses: 'keep' });
+  const zoned = run(
+    { vendor: 'x', action: 'deny', src_ip: 'fe80::1%canary-iface' },
+    { internalAddresses: 'keep' },
+  );
   t.equal(zoned.out.src_ip, 'fe80::1', 'a zone id (an interface name) never passes');
 });
 
@@ -182,7 +189,12 @@ t.test('text is clamped by UTF-8 bytes and schema length, never splitting a char
 
 t.test('control characters, NUL and lone surrogates are stripped', async (t) => {
   const { out, counters } = run(
-    { vendor: 'x\u0000', action: 'deny', category: 'a\u0000b\u001bc\u007fd\u0085e\u2028f\ud800g\udc00h', severity: 'hi\r\n' },
+    {
+      vendor: 'x\u0000',
+      action: 'deny',
+      category: 'a\u0000b\u001bc\u007fd\u0085e\u2028f\ud800g\udc00h',
+      severity: 'hi\r\n',
+    },
     {},
   );
   t.equal(out.vendor, 'x');
@@ -203,7 +215,12 @@ t.test('property: any event of any shape comes out valid for the wire', async (t
     fc.ipV6(),
   );
   const anyValue = fc.oneof(anyText, fc.integer(), fc.double(), fc.constant(undefined), fc.boolean());
-  const policy = createMinimisePolicy({ key: KEY_A, rule: 'keep', interface: 'keep', internalAddresses: 'keep' });
+  const policy = createMinimisePolicy({
+    key: KEY_A,
+    rule: 'keep',
+    interface: 'keep',
+    internalAddresses: 'keep',
+  });
   const counters = newMinimiseCounters();
   fc.assert(
     fc.property(fc.dictionary(fc.constantFrom(...EVENT_KEYS, 'user', 'msg'), anyValue), (raw) => {

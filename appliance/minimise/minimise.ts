@@ -166,7 +166,12 @@ function severityLabel(value: unknown, c: MinimiseCounters): string | undefined 
 
 function isTokenChar(ch: number): boolean {
   return (
-    (ch >= 48 && ch <= 57) || (ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || ch === 45 || ch === 46 || ch === 95
+    (ch >= 48 && ch <= 57) ||
+    (ch >= 65 && ch <= 90) ||
+    (ch >= 97 && ch <= 122) ||
+    ch === 45 ||
+    ch === 46 ||
+    ch === 95
   );
 }
 
@@ -192,7 +197,10 @@ function categoryLabel(value: unknown, policy: MinimisePolicy, c: MinimiseCounte
       cut = i; // " | < \ @
       break;
     }
-    if (ch === 61 /* = */ || (ch === 58 && cleaned.charCodeAt(i + 1) === 47 && cleaned.charCodeAt(i + 2) === 47)) {
+    if (
+      ch === 61 /* = */ ||
+      (ch === 58 && cleaned.charCodeAt(i + 1) === 47 && cleaned.charCodeAt(i + 2) === 47)
+    ) {
       let start = i;
       while (start > 0 && cleaned.charCodeAt(start - 1) !== 32) start--;
       cut = start;
@@ -289,12 +297,24 @@ function counter(value: unknown, minimum: number, c: MinimiseCounters): number |
   return undefined;
 }
 
+function put<K extends keyof ConnectionEvent>(
+  out: Mutable<ConnectionEvent>,
+  key: K,
+  value: ConnectionEvent[K] | undefined,
+): void {
+  if (value !== undefined) out[key] = value;
+}
+
 /**
  * Returns a new event holding only what may leave the appliance. Pure but for the counters and the
  * pseudonym cache (which only memoises). Written field by field in wire order rather than as a loop
  * over EVENT_KEYS: this runs for every event, and `minimise.test.ts` checks every key is handled.
  */
-export function minimise(event: ConnectionEvent, policy: MinimisePolicy, c: MinimiseCounters): ConnectionEvent {
+export function minimise(
+  event: ConnectionEvent,
+  policy: MinimisePolicy,
+  c: MinimiseCounters,
+): ConnectionEvent {
   c.events++;
   const e = event as Readonly<Record<string, unknown>>;
   for (const key in e) if (!ALLOWED.has(key)) c.unknownFields++;
@@ -305,26 +325,25 @@ export function minimise(event: ConnectionEvent, policy: MinimisePolicy, c: Mini
     action = 'other';
   }
   const out = {} as Mutable<ConnectionEvent>;
-  let v: string | number | undefined;
-  if ((v = text(e.ts, 'ts', c)) !== undefined) out.ts = v;
+  put(out, 'ts', text(e.ts, 'ts', c));
   out.vendor = vendor;
-  if ((v = address(e.src_ip, 'src_ip', policy, c)) !== undefined) out.src_ip = v;
-  if ((v = port(e.src_port, c)) !== undefined) out.src_port = v;
-  if ((v = address(e.dst_ip, 'dst_ip', policy, c)) !== undefined) out.dst_ip = v;
-  if ((v = port(e.dst_port, c)) !== undefined) out.dst_port = v;
-  if ((v = text(e.proto, 'proto', c)) !== undefined) out.proto = v;
+  put(out, 'src_ip', address(e.src_ip, 'src_ip', policy, c));
+  put(out, 'src_port', port(e.src_port, c));
+  put(out, 'dst_ip', address(e.dst_ip, 'dst_ip', policy, c));
+  put(out, 'dst_port', port(e.dst_port, c));
+  put(out, 'proto', text(e.proto, 'proto', c));
   out.action = action;
-  if ((v = address(e.src_nat_ip, 'src_nat_ip', policy, c)) !== undefined) out.src_nat_ip = v;
-  if ((v = port(e.src_nat_port, c)) !== undefined) out.src_nat_port = v;
-  if ((v = address(e.dst_nat_ip, 'dst_nat_ip', policy, c)) !== undefined) out.dst_nat_ip = v;
-  if ((v = port(e.dst_nat_port, c)) !== undefined) out.dst_nat_port = v;
-  if ((v = counter(e.bytes, 0, c)) !== undefined) out.bytes = v;
-  if ((v = counter(e.packets, 0, c)) !== undefined) out.packets = v;
-  if ((v = freeText(e.rule, 'rule', policy, c)) !== undefined) out.rule = v;
-  if ((v = freeText(e.interface, 'interface', policy, c)) !== undefined) out.interface = v;
-  if ((v = text(e.direction, 'direction', c)) !== undefined) out.direction = v;
-  if ((v = categoryLabel(e.category, policy, c)) !== undefined) out.category = v;
-  if ((v = severityLabel(e.severity, c)) !== undefined) out.severity = v;
-  if ((v = counter(e.count, 1, c)) !== undefined) out.count = v;
+  put(out, 'src_nat_ip', address(e.src_nat_ip, 'src_nat_ip', policy, c));
+  put(out, 'src_nat_port', port(e.src_nat_port, c));
+  put(out, 'dst_nat_ip', address(e.dst_nat_ip, 'dst_nat_ip', policy, c));
+  put(out, 'dst_nat_port', port(e.dst_nat_port, c));
+  put(out, 'bytes', counter(e.bytes, 0, c));
+  put(out, 'packets', counter(e.packets, 0, c));
+  put(out, 'rule', freeText(e.rule, 'rule', policy, c));
+  put(out, 'interface', freeText(e.interface, 'interface', policy, c));
+  put(out, 'direction', text(e.direction, 'direction', c));
+  put(out, 'category', categoryLabel(e.category, policy, c));
+  put(out, 'severity', severityLabel(e.severity, c));
+  put(out, 'count', counter(e.count, 1, c));
   return out;
 }

@@ -11,7 +11,12 @@ import {
   fsyncSync,
   linkSync,
   mkdirSync,
-  openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export const PRIVACY_KEY_FILE = 'privacy.key';

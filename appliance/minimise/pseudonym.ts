@@ -21,8 +21,9 @@ const TEXT_DOMAIN = 0x74; // 't'
 
 export class Pseudonymiser {
   private readonly addresses = new Map<string, string>();
-  // Text values are up to 256 bytes (clamped before they get here), so fewer of them are cached.
-  private readonly texts = new Map<string, string>();
+  // Per field, keyed by the value (no key string built per event). Values are up to 256 bytes
+  // (clamped before they get here), so fewer of them are cached.
+  private readonly texts = new Map<string, Map<string, string>>();
   private readonly input = Buffer.alloc(17);
   /** Times the cache filled up and was emptied (a sign of an address sweep or a huge network). */
   cacheResets = 0;
@@ -55,11 +56,16 @@ export class Pseudonymiser {
 
   /** Pseudonym of a free-text value of field `field` (e.g. a rule or interface name). */
   text(field: string, value: string): string {
-    const cacheKey = `${field}\u0000${value}`;
-    const cached = this.texts.get(cacheKey);
+    let cache = this.texts.get(field);
+    if (cache === undefined) {
+      cache = new Map();
+      this.texts.set(field, cache);
+    }
+    const cached = cache.get(value);
     if (cached !== undefined) return cached;
-    const pseudonym = this.digest(Buffer.from(`${String.fromCharCode(TEXT_DOMAIN)}${cacheKey}`, 'utf8'));
-    this.remember(this.texts, this.maxCacheEntries >>> 4, cacheKey, pseudonym);
+    const input = `${String.fromCharCode(TEXT_DOMAIN)}${field}\u0000${value}`;
+    const pseudonym = this.digest(Buffer.from(input, 'utf8'));
+    this.remember(cache, this.maxCacheEntries >>> 4, value, pseudonym);
     return pseudonym;
   }
 

@@ -1,33 +1,71 @@
 /**
  * The store-and-forward queue between parsing and the uplink, in LMDB in the agent's data
- * directory. Accepted events are sealed into numbered batches (already CBOR-encoded, so a
- * redelivered batch is byte-for-byte the one sent before and (device, seq) makes it harmless) and a
- * batch is deleted only when the broker has acknowledged it.
+ * directory. Accepted events are sealed into numbered batches (already CBOR-encoded and compressed,
+ * so a redelivered batch is byte-for-byte the one sent before and (device, seq) makes it harmless)
+ * and a batch is deleted only when the broker has acknowledged it.
  *
  * An event counts as accepted once the LMDB transaction that wrote its batch has committed: that
  * is the promise "nothing accepted is lost", and it survives kill -9 (the commit is in the OS page
  * cache) and power loss (lmdb-js syncs on commit by default).
+ *
+ * Bounded: the payload bytes stored (plus a per-batch overhead) never exceed `maxOutboxBytes`. A
+ * batch that would pass it evicts the oldest batches not in flight, in the same transaction that
+ * writes it, and that transaction also records a loss record (protocol/loss.ts), so the eviction
+ * and the record of it commit together. Loss records wait in memory and in LMDB until central
+ * acknowledges them; the uplink sends them before any backlog.
+ *
+ * Disk trouble is handled the same way and never crashes the agent: a commit that fails with
+ * ENOSPC or MDB_MAP_FULL lowers the bound to 90 % of what is stored (so the next write evicts and
+ * LMDB reuses the freed pages) and counts the batch as lost; a read-only or unopenable data
+ * directory leaves the outbox in state `read-only`/`error`, where every sealed batch is counted as
+ * lost and its loss record is held in memory and still sent. `stats().state` says which.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
-import { encodeBatch } from '../../protocol/codec.js';
+import { compressBatchPayload, encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { limits } from '../../protocol/limits.js';
+import { LOSS_VERSION, type LossReason, type LossRecord } from '../../protocol/loss.js';
 
 export interface OutboxOptions {
   readonly dataDir: string;
   readonly deviceId: string;
   readonly batchMaxEvents: number;
   readonly batchMaxDelayMs: number;
+  /** Bound on stored batches (payload + BATCH_OVERHEAD_BYTES each); 0 = `defaultMaxOutboxBytes(dataDir)`. */
+  readonly maxOutboxBytes?: number;
+  /** Compress batches when it pays (protocol/codec.ts); default true. */
+  readonly compress?: boolean;
   /** Clock for batch creation times (tests pass a fake). */
   readonly now?: () => number;
+}
+
+/** Bytes counted per stored batch on top of its payload: LMDB key, node header and the record fields. */
+export const BATCH_OVERHEAD_BYTES = 64;
+const GIB = 1024 ** 3;
+const MIN_DEFAULT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * min(1 GiB, 25 % of the space free to this user on the data directory's filesystem), at least
+ * 16 MiB: large enough for days of summaries from a busy site, small enough to leave the box room
+ * for logs and updates. Measured once at start-up.
+ */
+export function defaultMaxOutboxBytes(dataDir: string): number {
+  try {
+    const fs = statfsSync(dataDir);
+    return Math.max(MIN_DEFAULT_BYTES, Math.min(GIB, Math.floor(fs.bavail * fs.bsize * 0.25)));
+  } catch {
+    return MIN_DEFAULT_BYTES;
+  }
 }
 
 interface StoredBatch {
   /** Raw events the batch stands for (the sum of its records' `count`). */
   readonly events: number;
   readonly payload: Uint8Array;
+  /** Seal time, epoch ms (absent in batches written before loss records existed). */
+  readonly created?: number;
 }
 
 interface OutboxState {
@@ -36,6 +74,9 @@ interface OutboxState {
   acceptedBatches: number;
   ackedEvents: number;
   ackedBatches: number;
+  /** Raw events / batches evicted or lost to failed writes (each also in a loss record). */
+  lostEvents?: number;
+  lostBatches?: number;
 }
 
 export interface SealedBatch {
@@ -45,48 +86,109 @@ export interface SealedBatch {
   readonly payload: Uint8Array;
 }
 
-export interface OutboxStats extends OutboxState {
+export type OutboxHealth = 'ok' | 'full' | 'read-only' | 'error';
+
+/** A loss record waiting for central's acknowledgement; `version` changes whenever it is merged into. */
+export interface PendingLoss {
+  readonly version: number;
+  readonly record: LossRecord;
+}
+
+export interface OutboxStats extends Required<OutboxState> {
+  /** `full`: evicting to stay under the bound (or the disk filled); `read-only`/`error`: cannot write. */
+  state: OutboxHealth;
+  stateMessage?: string;
   /** Raw events appended but not yet committed to LMDB (lost on kill -9: never counted as accepted). */
   pendingEvents: number;
   depthBatches: number;
   depthEvents: number;
+  depthBytes: number;
+  maxOutboxBytes: number;
+  evictedBatches: number;
+  evictedEvents: number;
   writeErrors: number;
   lastWriteError?: string;
+  /** Loss records not yet acknowledged by central, oldest first. */
+  lossRecordsPending: LossRecord[];
 }
 
 export class Outbox {
-  private readonly env: RootDatabase;
-  private readonly batches: Database<StoredBatch, number>;
-  private readonly meta: Database<OutboxState, string>;
-  private readonly state: OutboxState;
+  private readonly env: RootDatabase | undefined;
+  private readonly batches: Database<StoredBatch, number> | undefined;
+  private readonly meta: Database<OutboxState | LossRecord[], string> | undefined;
+  private readonly state: Required<OutboxState>;
   private pending: ConnectionEvent[] = [];
   private pendingRaw = 0;
   private timer: NodeJS.Timeout | undefined;
   private depthEvents = 0;
   private depthBatches = 0;
+  /** Bytes stored as the write transactions see them (updated inside them; recounted on failure). */
+  private depthBytes = 0;
+  private maxBytes: number;
+  private readonly configuredMaxBytes: number;
+  private health: OutboxHealth = 'ok';
+  private healthMessage: string | undefined;
+  private evictedBatches = 0;
+  private evictedEvents = 0;
   private writeErrors = 0;
   private lastWriteError: string | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
+  private readonly compress: boolean;
   private readonly listeners = new Set<() => void>();
+  private readonly lossListeners = new Set<() => void>();
+  private readonly losses = new Map<LossReason, PendingLoss>();
+  private lossVersion = 0;
+  private isInFlight: (seq: number) => boolean = () => false;
 
   constructor(private readonly options: OutboxOptions) {
-    const dir = join(options.dataDir, 'outbox');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.env = open({ path: dir, compression: false });
-    this.batches = this.env.openDB<StoredBatch, number>({ name: 'batches' });
-    this.meta = this.env.openDB<OutboxState, string>({ name: 'meta' });
     this.now = options.now ?? Date.now;
-    const saved = this.meta.get('state');
+    this.compress = options.compress ?? true;
+    const dir = join(options.dataDir, 'outbox');
+    let env: RootDatabase | undefined;
+    let saved: OutboxState | undefined;
+    let savedLoss: LossRecord[] | undefined;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      env = open({ path: dir, compression: false });
+      this.batches = env.openDB<StoredBatch, number>({ name: 'batches' });
+      this.meta = env.openDB<OutboxState | LossRecord[], string>({ name: 'meta' });
+      saved = this.meta.get('state') as OutboxState | undefined;
+      savedLoss = this.meta.get('loss') as LossRecord[] | undefined;
+    } catch (err) {
+      // A read-only or broken data directory must not stop the agent (a crash loop helps nobody):
+      // run without storage, count what is lost and tell central so.
+      env = undefined;
+      this.batches = undefined;
+      this.meta = undefined;
+      this.setHealth(diskErrorKind(err) === 'read-only' ? 'read-only' : 'error', errorText(err));
+    }
+    this.env = env;
     // A fresh outbox starts its sequence at the clock in ms, so a device whose data directory was
     // wiped never reuses a sequence number central has already stored (which would read as a duplicate).
-    this.state = saved
-      ? { ...saved }
-      : { nextSeq: this.now(), acceptedEvents: 0, acceptedBatches: 0, ackedEvents: 0, ackedBatches: 0 };
-    for (const { value } of this.batches.getRange({})) {
-      this.depthBatches++;
-      this.depthEvents += value.events;
+    this.state = {
+      nextSeq: this.now(),
+      acceptedEvents: 0,
+      acceptedBatches: 0,
+      ackedEvents: 0,
+      ackedBatches: 0,
+      lostEvents: 0,
+      lostBatches: 0,
+      ...saved,
+    };
+    for (const record of savedLoss ?? []) this.losses.set(record.reason, { version: ++this.lossVersion, record });
+    if (this.batches) {
+      for (const { value } of this.batches.getRange({})) {
+        this.depthBatches++;
+        this.depthEvents += value.events;
+        this.depthBytes += value.payload.length + BATCH_OVERHEAD_BYTES;
+      }
     }
+    this.configuredMaxBytes =
+      options.maxOutboxBytes && options.maxOutboxBytes > 0
+        ? options.maxOutboxBytes
+        : defaultMaxOutboxBytes(options.dataDir);
+    this.maxBytes = this.configuredMaxBytes;
   }
 
   /** Queues one event; it is sealed into a batch when the batch is full or batchMaxDelayMs passes. */
@@ -109,6 +211,16 @@ export class Outbox {
     this.listeners.add(listener);
   }
 
+  /** Called when a loss record is created or grows. */
+  onLoss(listener: () => void): void {
+    this.lossListeners.add(listener);
+  }
+
+  /** The uplink says which batches are in flight: eviction skips them (they may be stored already). */
+  setInFlightCheck(check: (seq: number) => boolean): void {
+    this.isInFlight = check;
+  }
+
   private seal(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
@@ -124,30 +236,50 @@ export class Outbox {
   /** Encodes under the next sequence number; a batch over the payload limit is split in halves. */
   private sealEvents(events: ConnectionEvent[]): void {
     const seq = this.state.nextSeq;
-    const payload = encodeBatch({ v: 1, device: this.options.deviceId, seq, created: this.now(), events });
-    if (payload.length > limits.maxPayloadBytes && events.length > 1) {
+    const created = this.now();
+    const cbor = encodeBatch({ v: 1, device: this.options.deviceId, seq, created, events });
+    // The limit holds for the CBOR itself, compressed or not: central inflates to at most that.
+    if (cbor.length > limits.maxPayloadBytes && events.length > 1) {
       const half = Math.ceil(events.length / 2);
       this.sealEvents(events.slice(0, half));
       this.sealEvents(events.slice(half));
       return;
     }
+    const payload = this.compress ? compressBatchPayload(cbor) : cbor;
     this.state.nextSeq = seq + 1;
     // Counted in raw events (a summary stands for `count` of them), as central counts what it stores.
     let raw = 0;
     for (const event of events) raw += event.count ?? 1;
-    this.writeBatch(seq, raw, payload);
+    this.writeBatch(seq, raw, payload, created);
   }
 
-  private writeBatch(seq: number, count: number, payload: Uint8Array): void {
-    const write = this.env
+  private writeBatch(seq: number, count: number, payload: Uint8Array, created: number): void {
+    const env = this.env;
+    const batches = this.batches;
+    const meta = this.meta;
+    if (!env || !batches || !meta) {
+      this.recordLost(this.health === 'read-only' ? 'write failed: read-only' : 'write failed: error', {
+        seq,
+        events: count,
+        created,
+      });
+      return;
+    }
+    const size = payload.length + BATCH_OVERHEAD_BYTES;
+    let evicted: { batches: number; events: number } | undefined;
+    const write = env
       .transaction(() => {
-        this.batches.put(seq, { events: count, payload });
-        const saved = this.meta.get('state') ?? this.state;
-        this.meta.put('state', {
+        evicted = this.evictFor(size, batches, meta);
+        batches.put(seq, { events: count, payload, created });
+        this.depthBytes += size;
+        const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
+        meta.put('state', {
           ...saved,
           nextSeq: Math.max(saved.nextSeq, seq + 1),
           acceptedEvents: saved.acceptedEvents + count,
           acceptedBatches: saved.acceptedBatches + 1,
+          lostEvents: (saved.lostEvents ?? 0) + (evicted?.events ?? 0),
+          lostBatches: (saved.lostBatches ?? 0) + (evicted?.batches ?? 0),
         });
       })
       .then(
@@ -156,58 +288,225 @@ export class Outbox {
           this.state.acceptedBatches++;
           this.depthBatches++;
           this.depthEvents += count;
+          if (evicted) {
+            this.depthBatches -= evicted.batches;
+            this.depthEvents -= evicted.events;
+            this.evictedBatches += evicted.batches;
+            this.evictedEvents += evicted.events;
+            this.state.lostBatches += evicted.batches;
+            this.state.lostEvents += evicted.events;
+            this.setHealth('full', `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`);
+            for (const listener of this.lossListeners) listener();
+          } else if (this.health !== 'ok' && this.depthBytes < this.maxBytes * 0.9) {
+            this.setHealth('ok', undefined);
+          }
           for (const listener of this.listeners) listener();
         },
-        (err: Error) => {
-          // Disk full or read-only: the events are lost and counted; the agent keeps running.
-          this.writeErrors++;
-          this.lastWriteError = err.message;
-        },
+        (err: unknown) => this.writeFailed(err, { seq, events: count, created }),
       );
     this.writes = Promise.all([this.writes, write]);
+  }
+
+  /**
+   * Inside a write transaction: removes the oldest batches not in flight until `size` more bytes
+   * fit, merges what went into the pending `evicted` loss record and saves the loss records with it.
+   */
+  private evictFor(
+    size: number,
+    batches: Database<StoredBatch, number>,
+    meta: Database<OutboxState | LossRecord[], string>,
+  ): { batches: number; events: number } | undefined {
+    if (this.depthBytes + size <= this.maxBytes) return undefined;
+    let freedBatches = 0;
+    let freedEvents = 0;
+    const lossesBefore = new Map(this.losses);
+    for (const { key, value } of batches.getRange({})) {
+      if (this.depthBytes + size <= this.maxBytes) break;
+      if (this.isInFlight(key)) continue;
+      batches.remove(key);
+      this.depthBytes -= value.payload.length + BATCH_OVERHEAD_BYTES;
+      freedBatches++;
+      freedEvents += value.events;
+      this.mergeLoss('evicted: outbox full', { seq: key, events: value.events, created: value.created ?? this.now() });
+    }
+    if (freedBatches === 0) return undefined;
+    try {
+      meta.put('loss', [...this.losses.values()].map((l) => l.record));
+    } catch (err) {
+      this.losses.clear();
+      for (const [k, v] of lossesBefore) this.losses.set(k, v);
+      throw err;
+    }
+    return { batches: freedBatches, events: freedEvents };
+  }
+
+  private writeFailed(err: unknown, lost: { seq: number; events: number; created: number }): void {
+    // The whole commit rolled back (lmdb-js commits queued transactions together): re-read what is
+    // really stored, count this batch as lost, and say so to central.
+    this.writeErrors++;
+    this.lastWriteError = errorText(err);
+    this.recount();
+    const kind = diskErrorKind(err);
+    if (kind === 'full') {
+      // Make room the same way a full outbox does: the bound drops below what is stored, so the
+      // next write evicts and LMDB reuses the freed pages. It stays lowered until restart.
+      this.maxBytes = Math.max(BATCH_OVERHEAD_BYTES * 16, Math.floor(this.depthBytes * 0.9));
+      this.setHealth('full', `disk full (${this.lastWriteError}): bound lowered to ${this.maxBytes} bytes`);
+      this.recordLost('write failed: disk full', lost);
+    } else {
+      this.setHealth(kind === 'read-only' ? 'read-only' : 'error', this.lastWriteError);
+      this.recordLost(kind === 'read-only' ? 'write failed: read-only' : 'write failed: error', lost);
+    }
+  }
+
+  /** Counts a batch that was never stored and queues it in a loss record (memory; disk if it can). */
+  private recordLost(reason: LossReason, lost: { seq: number; events: number; created: number }): void {
+    this.state.lostBatches++;
+    this.state.lostEvents += lost.events;
+    this.mergeLoss(reason, lost);
+    const meta = this.meta;
+    if (meta && this.env) {
+      const records = [...this.losses.values()].map((l) => l.record);
+      // Best effort: on a full or read-only disk this fails too, and the record lives in memory.
+      this.env.transaction(() => meta.put('loss', records)).catch(() => undefined);
+    }
+    for (const listener of this.lossListeners) listener();
+  }
+
+  private mergeLoss(reason: LossReason, lost: { seq: number; events: number; created: number }): void {
+    const existing = this.losses.get(reason)?.record;
+    const record: LossRecord = existing
+      ? {
+          ...existing,
+          events: existing.events + lost.events,
+          batches: existing.batches + 1,
+          first_seq: Math.min(existing.first_seq, lost.seq),
+          last_seq: Math.max(existing.last_seq, lost.seq),
+          first_ts: Math.min(existing.first_ts, lost.created),
+          last_ts: Math.max(existing.last_ts, lost.created),
+        }
+      : {
+          v: LOSS_VERSION,
+          device: this.options.deviceId,
+          reason,
+          events: lost.events,
+          batches: 1,
+          first_seq: lost.seq,
+          last_seq: lost.seq,
+          first_ts: lost.created,
+          last_ts: lost.created,
+        };
+    this.losses.set(reason, { version: ++this.lossVersion, record });
+  }
+
+  private recount(): void {
+    this.depthBatches = 0;
+    this.depthEvents = 0;
+    this.depthBytes = 0;
+    if (!this.batches) return;
+    try {
+      for (const { value } of this.batches.getRange({})) {
+        this.depthBatches++;
+        this.depthEvents += value.events;
+        this.depthBytes += value.payload.length + BATCH_OVERHEAD_BYTES;
+      }
+    } catch {
+      /* reading failed too: the counts stay at zero until the next successful write */
+    }
+  }
+
+  private setHealth(state: OutboxHealth, message: string | undefined): void {
+    this.health = state;
+    this.healthMessage = message;
   }
 
   /** Up to `limit` sealed batches with seq > afterSeq, oldest first. */
   peek(afterSeq: number, limit: number): SealedBatch[] {
     const out: SealedBatch[] = [];
+    if (!this.batches) return out;
     for (const { key, value } of this.batches.getRange({ start: afterSeq + 1, limit })) {
       out.push({ seq: key, events: value.events, payload: value.payload });
     }
     return out;
   }
 
+  /** Loss records waiting for central, each with the version the uplink hands back in `ackLoss`. */
+  pendingLosses(): PendingLoss[] {
+    return [...this.losses.values()];
+  }
+
+  /** Central acknowledged this version of a loss record: forget it unless it has grown since. */
+  async ackLoss(reason: LossReason, version: number): Promise<void> {
+    if (this.losses.get(reason)?.version !== version) return;
+    this.losses.delete(reason);
+    const meta = this.meta;
+    if (!meta || !this.env) return;
+    const records = [...this.losses.values()].map((l) => l.record);
+    // If this fails the record is sent again after a restart: central keeps one row per record.
+    await this.env.transaction(() => meta.put('loss', records)).catch(() => undefined);
+  }
+
   /** The broker acknowledged this batch: remove it for good. */
   async ack(seq: number): Promise<void> {
-    const stored = this.batches.get(seq);
-    if (!stored) return;
-    await this.env.transaction(() => {
-      this.batches.remove(seq);
-      const saved = this.meta.get('state') ?? this.state;
-      this.meta.put('state', {
+    const env = this.env;
+    const batches = this.batches;
+    const meta = this.meta;
+    if (!env || !batches || !meta) return;
+    let removed: StoredBatch | undefined;
+    await env.transaction(() => {
+      removed = batches.get(seq); // read inside: an eviction queued before this may have taken it
+      if (!removed) return;
+      batches.remove(seq);
+      this.depthBytes -= removed.payload.length + BATCH_OVERHEAD_BYTES;
+      const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
+      meta.put('state', {
         ...saved,
-        ackedEvents: saved.ackedEvents + stored.events,
+        ackedEvents: saved.ackedEvents + removed.events,
         ackedBatches: saved.ackedBatches + 1,
       });
     });
-    this.state.ackedEvents += stored.events;
+    if (!removed) return;
+    this.state.ackedEvents += removed.events;
     this.state.ackedBatches++;
     this.depthBatches--;
-    this.depthEvents -= stored.events;
+    this.depthEvents -= removed.events;
   }
 
   stats(): OutboxStats {
     return {
       ...this.state,
+      state: this.health,
+      ...(this.healthMessage ? { stateMessage: this.healthMessage } : {}),
       pendingEvents: this.pendingRaw,
       depthBatches: this.depthBatches,
       depthEvents: this.depthEvents,
+      depthBytes: this.depthBytes,
+      maxOutboxBytes: this.maxBytes,
+      evictedBatches: this.evictedBatches,
+      evictedEvents: this.evictedEvents,
       writeErrors: this.writeErrors,
       ...(this.lastWriteError ? { lastWriteError: this.lastWriteError } : {}),
+      lossRecordsPending: this.pendingLosses().map((l) => l.record),
     };
   }
 
   async close(): Promise<void> {
     await this.flush();
-    await this.env.close();
+    await this.env?.close();
   }
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 200);
+}
+
+/** ENOSPC and LMDB's MDB_MAP_FULL (-30792) are "full"; EROFS/EACCES/EPERM are "read-only". */
+function diskErrorKind(err: unknown): 'full' | 'read-only' | 'other' {
+  const e = err as { code?: string | number; message?: string } | undefined;
+  const code = e?.code;
+  const message = e?.message ?? '';
+  if (code === 'ENOSPC' || code === -30792 || /MDB_MAP_FULL|ENOSPC|No space left/i.test(message)) return 'full';
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || /EROFS|read-only|EACCES|permission denied/i.test(message))
+    return 'read-only';
+  return 'other';
 }

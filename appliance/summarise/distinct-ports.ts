@@ -77,7 +77,8 @@ export class DistinctPorts {
     let zeros = 0;
     for (let w = 0; w < BITMAP_WORDS; w++) zeros += 32 - popcount(bitmap[w]!);
     // A full bitmap says "at least m·ln m"; past the exact cap the estimate never reads lower.
-    const estimate = zeros === 0 ? BITMAP_BITS * Math.log(BITMAP_BITS) : -BITMAP_BITS * Math.log(zeros / BITMAP_BITS);
+    const estimate =
+      zeros === 0 ? BITMAP_BITS * Math.log(BITMAP_BITS) : -BITMAP_BITS * Math.log(zeros / BITMAP_BITS);
     return Math.min(65536, Math.max(EXACT_PORTS + 1, Math.round(estimate)));
   }
 }

@@ -59,14 +59,27 @@ t.test('repeated events collapse into one counted record per key and window', as
   t.equal(single.event.src_port, 40100, 'and keeps its source port');
   t.equal(sumCounts(records), 102, 'every raw event represented once');
   t.equal(s.counters.heldEvents, 0);
-  t.same(s.counters, { eventsIn: 102, eventsOut: 102, heldEvents: 0, recordsOut: 3, windowsClosed: 1, earlyCloses: 0 });
+  t.same(s.counters, {
+    eventsIn: 102,
+    eventsOut: 102,
+    heldEvents: 0,
+    recordsOut: 3,
+    windowsClosed: 1,
+    earlyCloses: 0,
+  });
   for (const r of records) t.ok(eventChecker.Check(r.event), 'each record is a valid wire event today');
 });
 
 t.test('fields outside the key survive only when every event agreed', async (t) => {
   const s = new FlowSummariser({ windowMs: 1000, maxOpenKeys: 10 });
-  s.add(attempt(1, { src_port: 5000, rule: 'p:rule1rule1ru', severity: 'high', src_nat_ip: '203.0.113.1' }), 0);
-  s.add(attempt(2, { src_port: 5000, rule: 'p:rule2rule2ru', severity: 'high', src_nat_ip: '203.0.113.1' }), 1);
+  s.add(
+    attempt(1, { src_port: 5000, rule: 'p:rule1rule1ru', severity: 'high', src_nat_ip: '203.0.113.1' }),
+    0,
+  );
+  s.add(
+    attempt(2, { src_port: 5000, rule: 'p:rule2rule2ru', severity: 'high', src_nat_ip: '203.0.113.1' }),
+    1,
+  );
   s.add(attempt(3, { src_port: 5000, severity: 'high', src_nat_ip: '203.0.113.1', bytes: undefined }), 2);
   const [r] = s.flushAll();
   t.equal(r!.event.src_port, 5000, 'one source port throughout');

@@ -6,19 +6,19 @@
 import { parseUplinkTopic } from '../../protocol/topics.js';
 import type { Database } from '../store/db.js';
 import type { IngestCounters } from './ingest-counters.js';
-import { storeBatch } from './store-batch.js';
+import { type StoreBatchResult, storeBatch } from './store-batch.js';
 
 export async function handleUplinkMessage(
   db: Database,
   counters: IngestCounters,
   message: { topic: string; payload: Uint8Array; deviceId?: string },
-): Promise<void> {
+): Promise<StoreBatchResult | undefined> {
   const parsed = parseUplinkTopic(message.topic);
-  if (parsed?.kind !== 'events') return; // alerts/health: later issues
+  if (parsed?.kind !== 'events') return undefined; // alerts/health: later issues
   const deviceId = message.deviceId ?? parsed.deviceId;
   counters.batches++;
   counters.bytes += message.payload.length;
-  let result: Awaited<ReturnType<typeof storeBatch>>;
+  let result: StoreBatchResult;
   try {
     result = await storeBatch(db, {
       deviceId,
@@ -43,6 +43,7 @@ export async function handleUplinkMessage(
     const key = known || Object.keys(counters.quarantinedByReason).length < 64 ? label : 'other';
     counters.quarantinedByReason[key] = (counters.quarantinedByReason[key] ?? 0) + 1;
   }
+  return result;
 }
 
 /** `schema: /events/3/src_port ...` → `schema: /events/N/src_port`: one label per kind of fault. */

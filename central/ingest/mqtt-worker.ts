@@ -3,58 +3,174 @@
  * subscription on every device's events topic and acknowledges each message only after it is
  * committed to the database, so a worker killed mid-batch loses nothing (the broker redelivers and
  * the unique (device, seq) absorbs the repeat).
+ *
+ * mqtt.js hands a connection's publishes to `handleMessage` one at a time and sends the PUBACK when
+ * it calls back, so one connection stores one batch at a time. A worker therefore opens
+ * `connections` MQTT sessions (client ids `<clientId>-0`, `-1`, ...) on the same shared subscription:
+ * the broker spreads batches over them and the worker keeps that many transactions in flight.
+ *
+ * Sessions are persistent (clean start off, an expiry interval) and the client ids must be stable
+ * across restarts: Mosquitto keeps routing a share of the group's messages to a member whose session
+ * is alive but disconnected (and keeps its unacknowledged ones), and delivers them only when that
+ * client id reconnects. A worker leaving for good retires (`close({ retire: true })`): it unsubscribes,
+ * drains what is queued for it, then ends its sessions. See docs/DEPLOY.md.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../common/logger.js';
-import { uplinkFilterAllDevices } from '../../protocol/topics.js';
+import { parseUplinkTopic, uplinkFilterAllDevices } from '../../protocol/topics.js';
 import type { Database } from '../store/db.js';
+import { type BadBatchTracker, flagDevice } from './flag-device.js';
 import { handleUplinkMessage } from './handle-publish.js';
-import type { IngestCounters } from './ingest-counters.js';
+import { type IngestCounters, type IngestWindows, peekBatchCreated } from './ingest-counters.js';
+
+/** Everything one ingest process shares between its connections (and the embedded broker path). */
+export interface IngestContext {
+  readonly db: Database;
+  readonly counters: IngestCounters;
+  readonly windows: IngestWindows;
+  readonly badBatches: BadBatchTracker;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * Stores one uplink message and does the accounting around it: throughput and lag for stored
+ * batches; for quarantined ones, the per-device count that flags a device that keeps sending bad
+ * batches. Rejects only when the batch was not committed (the caller must not acknowledge).
+ */
+export async function ingestMessage(
+  ctx: IngestContext,
+  message: { topic: string; payload: Uint8Array; deviceId?: string },
+): Promise<void> {
+  const result = await handleUplinkMessage(ctx.db, ctx.counters, message);
+  if (result === undefined || result.status === 'duplicate') return;
+  const nowMs = ctx.now?.() ?? Date.now();
+  if (result.status === 'stored') {
+    ctx.windows.throughput.record(result.events, nowMs);
+    const created = peekBatchCreated(message.payload);
+    if (created !== undefined) ctx.windows.lag.record(nowMs - created, nowMs);
+    return;
+  }
+  const deviceId = message.deviceId ?? parseUplinkTopic(message.topic)?.deviceId ?? '';
+  if (!ctx.badBatches.record(deviceId, nowMs)) return;
+  try {
+    // The quarantine is committed whatever happens here: a failed UPDATE is counted and retried at
+    // the device's next bad batch, never a reason to withhold the acknowledgement.
+    if (await flagDevice(ctx.db, deviceId)) {
+      ctx.counters.devicesFlagged++;
+      ctx.logger.warn({ deviceId, reason: result.reason }, 'device flagged: it keeps sending bad batches');
+    }
+    ctx.badBatches.markFlagged(deviceId);
+  } catch (err) {
+    ctx.counters.flagErrors++;
+    ctx.logger.error({ err, deviceId }, 'could not flag device');
+  }
+}
 
 export interface MqttWorkerOptions {
   readonly url: string;
   readonly group: string;
+  /** Stable across restarts (see above); each connection appends `-<n>` when there are several. */
   readonly clientId: string;
+  /** MQTT sessions (and so transactions in flight) this worker runs; default 1. */
+  readonly connections?: number;
+  /** How long the broker keeps a disconnected worker's session and queue; default 1 day. */
+  readonly sessionExpirySeconds?: number;
   readonly tls: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
-  readonly db: Database;
-  readonly counters: IngestCounters;
-  readonly logger: Logger;
+  readonly ingest: IngestContext;
 }
 
 export interface MqttWorker {
-  close(): Promise<void>;
+  readonly clientIds: readonly string[];
+  /** Connections currently up (a gauge). */
+  connected(): number;
+  /**
+   * Normal close keeps the sessions, so the broker queues this worker's share until it comes back.
+   * `retire` unsubscribes, drains what the broker still has for these sessions (until `idleMs`
+   * without a message) and ends the sessions, so nothing stays queued for a worker that is gone.
+   */
+  close(options?: { retire?: boolean; idleMs?: number }): Promise<void>;
 }
 
 export async function startMqttWorker(options: MqttWorkerOptions): Promise<MqttWorker> {
   const filter = `$share/${options.group}/${uplinkFilterAllDevices('events')}`;
-  const client: MqttClient = mqtt.connect(options.url, {
-    protocolVersion: 5,
-    clientId: options.clientId,
-    clean: false, // a persistent session: the broker queues QoS 1 messages while this worker restarts
-    properties: { sessionExpiryInterval: 3600 },
-    cert: options.tls.certPem,
-    key: options.tls.keyPem,
-    ca: options.tls.caPem,
-    rejectUnauthorized: true,
-    reconnectPeriod: 1000,
+  const n = Math.max(1, options.connections ?? 1);
+  const clientIds = Array.from({ length: n }, (_, i) =>
+    n === 1 ? options.clientId : `${options.clientId}-${i}`,
+  );
+  const { logger } = options.ingest;
+  let lastMessageAt = Date.now();
+  let inFlight = 0;
+  const clients = clientIds.map((clientId) => {
+    const client: MqttClient = mqtt.connect(options.url, {
+      protocolVersion: 5,
+      clientId,
+      clean: false, // a persistent session: the broker queues QoS 1 messages while this worker restarts
+      properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 86_400 },
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      ca: options.tls.caPem,
+      rejectUnauthorized: true,
+      reconnectPeriod: 1000,
+    });
+    // mqtt.js sends the PUBACK for a QoS 1 message only when handleMessage calls back: after the commit.
+    client.handleMessage = (packet, callback) => {
+      lastMessageAt = Date.now();
+      inFlight++;
+      const payload = packet.payload as Buffer;
+      ingestMessage(options.ingest, { topic: packet.topic, payload }).then(
+        () => {
+          inFlight--;
+          callback();
+        },
+        (err: Error) => {
+          inFlight--;
+          // Not acknowledged: drop the connection so the broker redelivers to this session.
+          logger.error({ err, topic: packet.topic, clientId }, 'store failed; batch will be redelivered');
+          client.end(true, () => client.reconnect());
+        },
+      );
+    };
+    client.on('error', (err) => logger.warn({ err, clientId }, 'broker connection error'));
+    return client;
   });
-  // mqtt.js sends the PUBACK for a QoS 1 message only when handleMessage calls back: after the commit.
-  client.handleMessage = (packet, callback) => {
-    const payload = packet.payload as Buffer;
-    handleUplinkMessage(options.db, options.counters, { topic: packet.topic, payload }).then(
-      () => callback(),
-      (err: Error) => {
-        // Not acknowledged: drop the connection so the broker redelivers to this or another worker.
-        options.logger.error({ err, topic: packet.topic }, 'store failed; batch will be redelivered');
-        client.end(true, () => client.reconnect());
-      },
-    );
+  await Promise.all(
+    clients.map(async (client) => {
+      if (!client.connected) {
+        await new Promise<void>((resolve, reject) => {
+          const onError = (err: Error) => {
+            client.off('connect', onConnect);
+            reject(err);
+          };
+          const onConnect = () => {
+            client.off('error', onError);
+            resolve();
+          };
+          client.once('connect', onConnect);
+          client.once('error', onError);
+        });
+      }
+      await client.subscribeAsync(filter, { qos: 1 });
+    }),
+  );
+  logger.info({ url: options.url, filter, clientIds }, 'ingest worker subscribed');
+  return {
+    clientIds,
+    connected: () => clients.filter((c) => c.connected).length,
+    close: async (closeOptions = {}) => {
+      if (closeOptions.retire) {
+        await Promise.all(clients.map((c) => c.unsubscribeAsync(filter)));
+        const idleMs = closeOptions.idleMs ?? 2000;
+        lastMessageAt = Date.now();
+        while (inFlight > 0 || Date.now() - lastMessageAt < idleMs)
+          await new Promise((r) => setTimeout(r, 200));
+        await Promise.all(
+          clients.map((c) => c.endAsync(false, { properties: { sessionExpiryInterval: 0 } })),
+        );
+        logger.info({ clientIds }, 'ingest worker retired: sessions ended');
+        return;
+      }
+      await Promise.all(clients.map((c) => c.endAsync()));
+    },
   };
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  await client.subscribeAsync(filter, { qos: 1 });
-  options.logger.info({ url: options.url, filter }, 'ingest worker subscribed');
-  return { close: () => client.endAsync().then(() => undefined) };
 }

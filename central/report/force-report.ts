@@ -58,7 +58,7 @@ export async function forceReport(db: Database, query: ForceReportQuery): Promis
          coalesce(action, proto) AS key, sum(events)::int8 AS events
        FROM rollup_force_daily_actions WHERE ${IN_PERIOD}
        GROUP BY GROUPING SETS ((action), (proto))
-       ORDER BY grp, events DESC, key COLLATE "C"`,
+       ORDER BY grp, events DESC, coalesce(action, proto) COLLATE "C"`,
       period,
     ),
     db.query<{ memberId: string; name: string | null; events: number }>(

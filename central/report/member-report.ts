@@ -58,7 +58,7 @@ export async function memberReport(db: Database, query: MemberReportQuery): Prom
          coalesce(action, proto, device_id) AS key, sum(events)::int8 AS events
        FROM rollup_member_hourly_actions WHERE ${IN_PERIOD}
        GROUP BY GROUPING SETS ((action), (proto), (device_id))
-       ORDER BY grp, events DESC, key COLLATE "C"`,
+       ORDER BY grp, events DESC, coalesce(action, proto, device_id) COLLATE "C"`,
       period,
     ),
     db.query<SourceCount>(

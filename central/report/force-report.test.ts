@@ -1,0 +1,96 @@
+import t, { type Test } from 'tap';
+import type { Database } from '../store/db.js';
+import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
+import { type ForceReport, forceReport } from './force-report.js';
+import { memberReport } from './member-report.js';
+import { loadRollupFixture } from './rollup-fixture.js';
+
+const pgUp = await postgresReachable();
+const freshDatabase = async (t: Test, engine: Engine): Promise<Database> => (await freshDb(t, engine)).db;
+
+const FROM = new Date('2025-03-01T00:00:00.000Z');
+const TO = new Date('2025-03-02T00:00:00.000Z');
+
+const EXPECTED_F1_TOP_4: ForceReport = {
+  forceId: 'f1',
+  from: '2025-03-01T00:00:00.000Z',
+  to: '2025-03-02T00:00:00.000Z',
+  totalEvents: 1019,
+  byAction: [
+    { action: 'deny', events: 1010 },
+    { action: 'allow', events: 4 },
+    { action: 'reject', events: 3 },
+    { action: 'drop', events: 2 },
+  ],
+  byProtocol: [
+    { proto: 'tcp', events: 1014 },
+    { proto: 'icmp', events: 2 },
+    { proto: 'udp', events: 2 },
+    { proto: null, events: 1 },
+  ],
+  topMembers: [
+    { memberId: 'm2', name: 'Charity', events: 1000 },
+    { memberId: 'm1', name: 'School', events: 19 },
+  ],
+  topSources: [
+    { ip: '10.0.0.10', events: 1005 },
+    { ip: '100.0.0.1', events: 5 },
+    { ip: '192.0.2.5', events: 3 },
+    { ip: '9.9.9.9', events: 2 },
+  ],
+  topDestinationPorts: [
+    { port: 22, proto: 'tcp', events: 1008 },
+    { port: 53, proto: 'tcp', events: 3 },
+    { port: 53, proto: 'udp', events: 2 },
+    { port: 3389, proto: 'tcp', events: 2 },
+  ],
+};
+
+const answers: Partial<Record<Engine, unknown>> = {};
+
+for (const engine of ['pglite', 'postgres'] as const) {
+  const skip = engine === 'postgres' && !pgUp ? 'PostgreSQL at 127.0.0.1:5432 is unreachable' : false;
+  t.test(`${engine}: the force report over known data`, { skip }, async (t) => {
+    const db = await freshDatabase(t, engine);
+    await loadRollupFixture(db);
+    const report = await forceReport(db, { forceId: 'f1', from: FROM, to: TO, top: 4 });
+    t.same(report, EXPECTED_F1_TOP_4);
+
+    // The force's day equals its members' hours added up.
+    const members = await Promise.all(
+      ['m1', 'm2'].map((memberId) => memberReport(db, { memberId, from: FROM, to: TO, top: 4 })),
+    );
+    t.equal(members.reduce((sum, r) => sum + r.totalEvents, 0), report.totalEvents);
+
+    // Any period inside the day is widened to the whole day, and says so.
+    const widened = await forceReport(db, {
+      forceId: 'f1',
+      from: new Date('2025-03-01T06:00:00Z'),
+      to: new Date('2025-03-01T07:00:00Z'),
+      top: 4,
+    });
+    t.same(widened, EXPECTED_F1_TOP_4);
+
+    const two = await forceReport(db, { forceId: 'f1', from: FROM, to: TO, top: 1 });
+    t.same(two.topMembers, [{ memberId: 'm2', name: 'Charity', events: 1000 }], 'top limits members too');
+
+    const other = await forceReport(db, { forceId: 'f2', from: FROM, to: TO, top: 4 });
+    t.same(other.topMembers, [{ memberId: 'm3', name: 'Shop', events: 7 }]);
+    const unbound = await forceReport(db, { forceId: '', from: FROM, to: TO, top: 4 });
+    t.same(unbound.topMembers, [{ memberId: '', name: null, events: 9 }]);
+
+    const wider = await forceReport(db, {
+      forceId: 'f1',
+      from: new Date('2025-02-28T00:00:00Z'),
+      to: new Date('2025-03-03T00:00:00Z'),
+      top: 4,
+    });
+    t.equal(wider.totalEvents, 1019 + 150, 'the days either side add their batches');
+    answers[engine] = { report, wider };
+  });
+}
+
+t.test('both engines give the same force reports', { skip: pgUp ? false : 'PostgreSQL unreachable' }, async (t) => {
+  t.ok(answers.pglite);
+  t.same(answers.postgres, answers.pglite);
+});
