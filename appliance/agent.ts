@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import type { AgentConfig } from './config.js';
-import { loadIdentity } from './enrol/identity.js';
+import { Enrolment, enrolmentSettings, type UplinkCredentials } from './enrol/enrolment.js';
+import { createEnrolmentApi } from './enrol/http.js';
+import { HealthSampler } from './health/health.js';
 import { SourceAccounting } from './ingest/accounting.js';
 import { startTcpListener } from './ingest/tcp.js';
 import { loadTlsMaterial, startTlsListener, type TlsListener } from './ingest/tls.js';
@@ -18,10 +20,11 @@ import { Outbox } from './outbox/outbox.js';
 import { parseFormatOverrides } from './parse/format-overrides.js';
 import { FAMILIES } from './parse/registry.js';
 import { Pipeline } from './pipeline.js';
+import { LastSent } from './status/sent.js';
 import { startStatusServer } from './status/server.js';
-import type { AgentStatus } from './status/status.js';
+import { type AgentStatus, notRunningUplinkStats } from './status/status.js';
 import { FlowSummariser } from './summarise/summarise.js';
-import { Uplink } from './uplink/uplink.js';
+import { Uplink, type UplinkStats } from './uplink/uplink.js';
 
 export interface RunningAgent {
   readonly deviceId: string;
@@ -44,8 +47,50 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     FAMILIES.map((f) => f.name),
   );
   const dataDir = resolve(config.dataDir);
-  const identity = loadIdentity(config.identityDir || join(dataDir, 'identity'));
+  const identityDir = resolve(config.identityDir || join(dataDir, 'identity'));
+  const { centralUrl, pinnedCaPem } = enrolmentSettings(config, identityDir);
   const privacy = minimisePolicyFromSettings(config, () => loadPrivacyKey(dataDir));
+  // The uplink starts when the device is enrolled (at once for a pre-provisioned identity); until
+  // then the outbox fills. The device id comes from the key, so the outbox has it from the start.
+  const lastSent = new LastSent();
+  let uplink: Uplink | undefined;
+  let lastUplinkStats: UplinkStats = notRunningUplinkStats();
+  let brokerUrl = '';
+  const setUplink = (credentials: UplinkCredentials | undefined): void => {
+    const previous = uplink;
+    uplink = undefined;
+    if (previous) {
+      lastUplinkStats = previous.stats;
+      previous.stop().catch((err: Error) => logger.error({ err }, 'uplink stop failed'));
+    }
+    if (!credentials) return;
+    brokerUrl = credentials.brokerUrl;
+    uplink = new Uplink({
+      url: credentials.brokerUrl,
+      deviceId: credentials.deviceId,
+      tls: credentials,
+      inflightBatches: config.inflightBatches,
+      reconnectMinMs: config.reconnectMinMs,
+      reconnectMaxMs: config.reconnectMaxMs,
+      maxBytesPerS: config.uplinkMaxBytesPerS,
+      outbox,
+      logger,
+      onPublish: lastSent.record,
+    });
+    uplink.start();
+  };
+  const enrolment = new Enrolment({
+    identityDir,
+    centralUrl,
+    api: pinnedCaPem === undefined ? undefined : createEnrolmentApi(centralUrl, pinnedCaPem),
+    defaultBrokerUrl: config.central,
+    agentVersion: VERSION,
+    minPollMs: config.enrolmentPollS * 1000,
+    renewBeforeMs: config.renewBeforeDays * 86_400_000,
+    onCredentials: setUplink,
+    logger,
+  });
+  const health = new HealthSampler({ version: VERSION, dataDir });
   const summariser =
     config.summaryWindowS === 0
       ? undefined
@@ -53,9 +98,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const startedAt = Date.now();
   const outbox = new Outbox({
     dataDir,
-    deviceId: identity.deviceId,
+    deviceId: enrolment.deviceId,
     batchMaxEvents: config.batchMaxEvents,
     batchMaxDelayMs: config.batchMaxDelayMs,
+    maxOutboxBytes: config.maxOutboxBytes,
   });
   const accounting = new SourceAccounting({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
   const pipeline = new Pipeline(
@@ -91,20 +137,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
           onMessage: pipeline.accept,
           tls: tlsMaterial,
         });
-  const uplink = new Uplink({
-    url: config.central,
-    deviceId: identity.deviceId,
-    tls: identity,
-    inflightBatches: config.inflightBatches,
-    reconnectMinMs: config.reconnectMinMs,
-    reconnectMaxMs: config.reconnectMaxMs,
-    outbox,
-    logger,
-  });
-  uplink.start();
+  health.start();
+  enrolment.start(() => uplink?.stats);
   const status = (): AgentStatus => ({
-    device: { id: identity.deviceId, version: VERSION, uptimeS: Math.round((Date.now() - startedAt) / 1000) },
-    central: config.central,
+    device: { id: enrolment.deviceId, version: VERSION, uptimeS: Math.round((Date.now() - startedAt) / 1000) },
+    central: brokerUrl,
     ingest: {
       udp: { ...udp.counters, port: udp.port, kernelDrops: readUdpKernelDrops(udp.port) ?? null },
       tcp: { ...tcp.counters, port: tcp.port },
@@ -113,15 +150,19 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     pipeline: pipeline.counters,
     sources: pipeline.sources(),
     outbox: outbox.stats(),
-    uplink: uplink.stats,
+    uplink: uplink?.stats ?? lastUplinkStats,
+    enrolment: enrolment.view(),
+    health: health.latest(),
+    sent: lastSent.view(),
   });
   const statusServer = await startStatusServer({
     host: config.statusHost,
     port: config.statusPort,
     getStatus: status,
+    dataDir,
   });
   return {
-    deviceId: identity.deviceId,
+    deviceId: enrolment.deviceId,
     ports: {
       syslogUdp: udp.port,
       syslogTcp: tcp.port,
@@ -133,7 +174,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       await Promise.all([udp.close(), tcp.close(), tls?.close()]);
       pipeline.flushAll(); // summaries of the open window: accepted once the flush below commits them
       await outbox.flush();
-      await uplink.stop();
+      enrolment.close();
+      await uplink?.stop();
+      await health.stop();
       await statusServer.close();
       pipeline.close();
       accounting.close();

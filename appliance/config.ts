@@ -42,9 +42,32 @@ export const AgentConfigSchema = Type.Object(
     ),
     statusHost: Setting.text('0.0.0.0', 'address the status page binds to'),
     statusPort: Setting.port(8080, 'HTTP status page and /api/status; 0 picks a free port'),
-    central: Setting.text('mqtts://localhost:8883', "central's MQTT broker URL (mqtts://host:port)", {
-      pattern: '^mqtts?://',
-    }),
+    central: Setting.text(
+      'mqtts://localhost:8883',
+      "central's MQTT broker URL (mqtts://host:port) for a pre-provisioned identity; an enrolled device uses the broker URL central sent at approval",
+      { pattern: '^mqtts?://' },
+    ),
+    enrolmentUrl: Setting.text(
+      '',
+      "central's enrolment portal base URL, e.g. https://central.example.police.uk:8443; needed unless the identity directory already holds a certificate",
+      { pattern: '^(https://[^\\s/?#]+(/[^\\s?#]*)?)?$' },
+    ),
+    centralCaFile: Setting.text(
+      '',
+      "PEM CA certificate the image carries; the only CA trusted for enrolment and renewal TLS (central's portal certificate must chain to it)",
+    ),
+    enrolmentPollS: Setting.int(
+      10,
+      'shortest wait between enrolment polls (central may ask for longer; errors back off up to 10 minutes)',
+      1,
+      3600,
+    ),
+    renewBeforeDays: Setting.int(
+      30,
+      'renew the device certificate automatically when it expires within this many days',
+      1,
+      365,
+    ),
     maxMessageBytes: Setting.int(
       16384,
       'longer syslog messages are truncated to this and counted',
@@ -116,6 +139,16 @@ export const AgentConfigSchema = Type.Object(
       60000,
     ),
     inflightBatches: Setting.int(8, 'unacknowledged batches in flight to central', 1, 64),
+    maxOutboxBytes: Setting.int(
+      0,
+      'bound on the outbox (stored batch bytes); when full the oldest batches are evicted and a loss record goes to central; 0 = min(1 GiB, 25 % of the free space on the data directory at start-up, at least 16 MiB)',
+      0,
+    ),
+    uplinkMaxBytesPerS: Setting.int(
+      524288,
+      'drain rate for the backlog in payload bytes per second (loss records, alerts and health are not limited); keeps a fleet returning from an outage from flattening central; 0 = unlimited',
+      0,
+    ),
     reconnectMinMs: Setting.int(500, 'first reconnect delay; doubles up to reconnectMaxMs, with jitter', 50),
     reconnectMaxMs: Setting.int(30000, 'longest reconnect delay', 100),
     logLevel: Setting.choice(

@@ -56,7 +56,15 @@ const deviceId = (d: number) => `dev-${String(d).padStart(4, '0')}`;
 
 async function seed(
   db: Database,
-  o: { members: number; devices: number; hours: number; start: Date; sources: number; ports: number; pool: number },
+  o: {
+    members: number;
+    devices: number;
+    hours: number;
+    start: Date;
+    sources: number;
+    ports: number;
+    pool: number;
+  },
 ) {
   await db.query(`INSERT INTO regions (region_id, name) VALUES ('r1', 'Region')`);
   await db.query(`INSERT INTO forces (force_id, name, region_id) VALUES ('f1', 'Force', 'r1')`);
@@ -138,7 +146,13 @@ function batchEvents(n: number, pool: number): ConnectionEvent[] {
 }
 
 /** The events-only insert as it was before rollups (baseline for the per-batch cost). */
-async function insertEventsOnly(db: Database, device: string, seq: number, at: Date, events: ConnectionEvent[]) {
+async function insertEventsOnly(
+  db: Database,
+  device: string,
+  seq: number,
+  at: Date,
+  events: ConnectionEvent[],
+) {
   await db.transaction((tx) =>
     tx.query(
       `INSERT INTO events (device_id, seq, received_at, vendor, src_ip, src_port, dst_ip, dst_port, proto, action, count)
@@ -175,6 +189,7 @@ export default async function run(args: string[]): Promise<void> {
       batches: { type: 'string' },
       'batch-events': { type: 'string', default: '500' },
       iterations: { type: 'string' },
+      keep: { type: 'boolean', default: false },
     },
   });
   const postgres = values.db !== undefined;
@@ -206,7 +221,8 @@ export default async function run(args: string[]): Promise<void> {
     db = await openDatabase(url.toString(), tmpdir());
     cleanup = async () => {
       await db.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if (values.keep) log(`kept database ${name}`);
+      else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     };
   } else {

@@ -9,13 +9,15 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { limits } from '../protocol/limits.js';
-import { initDevCa } from '../provisioning/store.js';
-import { startEmbeddedBroker } from './broker/aedes-broker.js';
+import { initDevCa, loadOrCreateCa } from '../provisioning/store.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from './broker/aedes-broker.js';
 import type { CentralConfig } from './config.js';
 import { BadBatchTracker } from './ingest/flag-device.js';
 import { newIngestCounters, newIngestWindows } from './ingest/ingest-counters.js';
 import { type IngestContext, ingestMessage, startMqttWorker } from './ingest/mqtt-worker.js';
 import { startPortal } from './portal/server.js';
+import { EnrolmentService } from './provision/enrolment-service.js';
+import { RevokedDevices, writeCrl } from './provision/revocation.js';
 import { openDatabase } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { defaultWorkerId } from './worker.js';
@@ -68,6 +70,13 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
   };
   const closers: (() => Promise<void>)[] = [];
   let brokerPort: number | undefined;
+  // Revocation: the embedded broker refuses revoked devices from memory; Mosquitto reads the CRL.
+  const ca = await loadOrCreateCa(join(dataDir, 'ca'));
+  const crlFile = join(dataDir, 'ca', 'crl.pem');
+  const revoked = new RevokedDevices();
+  await revoked.load(db);
+  await writeCrl(db, ca, crlFile);
+  let embedded: EmbeddedBroker | undefined;
   if (config.brokerUrl) {
     const worker = await startMqttWorker({
       url: config.brokerUrl,
@@ -86,6 +95,7 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
       tls: { certPem: read(pki.serverCert), keyPem: read(pki.serverKey), caPem },
       maxPacketBytes: limits.maxPayloadBytes + 4096,
       logger,
+      isRefused: (identity) => identity.kind === 'device' && revoked.has(identity.deviceId),
       // The device's QoS 1 publish is acknowledged only after this resolves: stored means acked.
       onPublishAuthorised: async (identity, packet) => {
         if (identity.kind !== 'device') return;
@@ -97,16 +107,43 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
       },
     });
     brokerPort = broker.port;
+    embedded = broker;
     closers.push(() => broker.close());
   }
+  const enrolment = new EnrolmentService({
+    db,
+    ca,
+    brokerUrl: (portalHost) => config.publicBrokerUrl || `mqtts://${portalHost}:${brokerPort ?? config.brokerPort}`,
+    pairingTtlMs: config.pairingCodeTtlDays * 86_400_000,
+    onRevoked: async (deviceId) => {
+      revoked.add(deviceId);
+      embedded?.disconnect(deviceId);
+      await writeCrl(db, ca, crlFile);
+      logger.info({ deviceId }, 'device revoked');
+    },
+  });
+  // Another central process (or the CLI on PostgreSQL) may revoke too: pick that up within 30 s.
+  const refreshRevocations = async () => {
+    try {
+      const added = await revoked.load(db);
+      for (const id of added) embedded?.disconnect(id);
+      if (added.length > 0) await writeCrl(db, ca, crlFile);
+    } catch (err) {
+      logger.warn({ err }, 'revocation refresh failed');
+    }
+  };
+  const revocationRefresh = setInterval(() => void refreshRevocations(), 30_000);
+  revocationRefresh.unref();
+  closers.push(async () => clearInterval(revocationRefresh));
   const adminToken = readAdminToken(dataDir);
   const portal = await startPortal({
     host: config.portalHost,
     port: config.portalPort,
-    tls: { certPem: read(pki.serverCert), keyPem: read(pki.serverKey) },
+    tls: { certPem: read(pki.serverCert), keyPem: read(pki.serverKey), caPem },
     adminToken,
     db,
     counters,
+    enrolment,
   });
   closers.push(() => portal.close());
   const runtimeFile = join(dataDir, 'central.json');

@@ -15,6 +15,7 @@ import { renderMosquittoAcl, renderMosquittoConfig } from './broker/mosquitto-co
 import { startCentral } from './central.js';
 import { CentralConfigSchema, WorkerConfigSchema } from './config.js';
 import { parsePeriod } from './portal/server.js';
+import { createOfficer, revokeDevice } from './provision/admin-client.js';
 import { formatDeviceReport } from './report/device-report.js';
 import { fetchDeviceReport } from './report/fetch-report.js';
 import { startWorker } from './worker.js';
@@ -128,6 +129,34 @@ device
       const ca = await loadOrCreateCa(join(resolve(opts.dataDir), 'ca'));
       await writeDeviceIdentity(resolve(opts.out), opts.id, ca);
       printJsonLine({ event: 'issued', deviceId: opts.id, identityDir: resolve(opts.out) });
+    }),
+  );
+
+device
+  .command('revoke')
+  .description('revoke a device: its certificates go on the CRL and the broker disconnects and refuses it')
+  .requiredOption('--id <deviceId>', 'device id')
+  .option('--data-dir <dir>', "central's data directory", './data/central')
+  .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
+  .action((opts: { id: string; dataDir: string; db: string }) =>
+    runCommand('cyberalarm-central device revoke', async () => {
+      printJsonLine({ event: 'revoked', ...(await revokeDevice({ dataDir: opts.dataDir, db: opts.db, deviceId: opts.id })) });
+    }),
+  );
+
+program
+  .command('officer')
+  .description('police officer accounts for the portal')
+  .command('add')
+  .description('create an officer (and the force if new); prints a one-time password and the TOTP otpauth:// URI')
+  .requiredOption('--username <name>', 'sign-in name (letters, digits, . _ -)')
+  .requiredOption('--force <id>', 'police force id; the officer sees and enrols devices of this force only')
+  .option('--region <id>', 'region of the force, when the force is new')
+  .option('--data-dir <dir>', "central's data directory", './data/central')
+  .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
+  .action((opts: { username: string; force: string; region?: string; dataDir: string; db: string }) =>
+    runCommand('cyberalarm-central officer add', async () => {
+      printJsonLine({ event: 'officer-created', ...(await createOfficer(opts)) });
     }),
   );
 

@@ -61,6 +61,17 @@ export const CentralConfigSchema = Type.Object(
       '',
       'extra DNS names or IPs (comma-separated) for the broker/portal certificate',
     ),
+    publicBrokerUrl: Setting.text(
+      '',
+      'broker URL handed to enrolled devices (mqtts://host:port); empty: mqtts://<host name the device used for the portal>:<broker port>',
+      { pattern: '^(|mqtts://.+)$' },
+    ),
+    pairingCodeTtlDays: Setting.int(
+      7,
+      'days an appliance pairing code stays valid before the appliance must register again',
+      1,
+      90,
+    ),
     retentionDays: Setting.int(
       90,
       'days raw events and flow summaries are kept; older day partitions are dropped',

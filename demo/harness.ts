@@ -26,8 +26,14 @@ export interface Proc {
 }
 
 /** Spawns `node CLI args...` and resolves once it prints its `listening` line. */
-export function startProcess(cli: string, args: readonly string[], timeoutMs = 60_000): Promise<Proc> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(
+  cli: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+  /** Node flags before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs: readonly string[] = [],
+): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let errText = '';
   child.stderr?.on('data', (d: Buffer) => {
     errText += d.toString();
@@ -149,6 +155,8 @@ export interface AgentStatusView {
   };
   uplink: { state: string; ackedBatches: number };
   ingest: { udp: { messages: number; kernelDrops: number | null }; tcp: { messages: number } };
+  /** Absent on agents built before enrolment (issue 6). `qr` is the exact QR text while pending. */
+  enrolment?: { state: 'pending' | 'enrolled' | 'revoked'; qr?: string };
 }
 
 export async function startAgentProcess(
@@ -158,14 +166,42 @@ export async function startAgentProcess(
   extraArgs: readonly string[] = [],
   ports: { udp?: number; tcp?: number; status?: number } = {},
 ): Promise<AgentProc> {
+  return startAgentWithArgs(
+    ['--data-dir', dataDir, '--identity-dir', identityDir, '--central', centralUrl, ...extraArgs],
+    ports,
+  );
+}
+
+/** A fresh appliance as delivered: no identity yet, only central's enrolment URL and CA (issue 6).
+ * It makes its own key pair, shows the QR code and polls central until an officer approves it. */
+export function startEnrollingAgentProcess(
+  dataDir: string,
+  enrolment: { enrolmentUrl: string; centralCaFile: string },
+  extraArgs: readonly string[] = [],
+  ports: { udp?: number; tcp?: number; status?: number } = {},
+): Promise<AgentProc> {
+  return startAgentWithArgs(
+    [
+      '--data-dir',
+      dataDir,
+      '--enrolment-url',
+      enrolment.enrolmentUrl,
+      '--central-ca-file',
+      enrolment.centralCaFile,
+      '--enrolment-poll-s',
+      '1',
+      ...extraArgs,
+    ],
+    ports,
+  );
+}
+
+async function startAgentWithArgs(
+  args: readonly string[],
+  ports: { udp?: number; tcp?: number; status?: number },
+): Promise<AgentProc> {
   const proc = await startProcess(AGENT_CLI, [
     'run',
-    '--data-dir',
-    dataDir,
-    '--identity-dir',
-    identityDir,
-    '--central',
-    centralUrl,
     '--listen-host',
     '127.0.0.1',
     '--status-host',
@@ -186,7 +222,7 @@ export async function startAgentProcess(
     // extraArgs may override it (commander keeps the last value).
     '--summary-window-s',
     '2',
-    ...extraArgs,
+    ...args,
   ]);
   const statusPort = Number(proc.info.status);
   return {

@@ -305,3 +305,77 @@ t.test('batchEventCount honours count', async (t) => {
   t.equal(batchEventCount(batch), 42, 'a summary of 40 counts 40');
   t.equal(batchEventCount({ ...batch, events: [] }), 0);
 });
+
+t.test('compressed batches: round trip, and only when it pays', async (t) => {
+  const { compressBatchPayload, COMPRESSED_MARKER } = await import('./codec.js');
+  const cbor = encodeBatch(sampleBatch(500));
+  const packed = compressBatchPayload(cbor);
+  t.equal(packed[0], COMPRESSED_MARKER);
+  t.ok(packed.length < cbor.length / 5, `500 similar events shrink (${cbor.length} → ${packed.length})`);
+  const decoded = decodeBatch(packed);
+  t.ok(decoded.ok);
+  if (decoded.ok) t.same(decoded.batch, sampleBatch(500));
+  const tiny = encodeBatch(sampleBatch(0));
+  t.equal(compressBatchPayload(tiny), tiny, 'a tiny batch stays plain');
+});
+
+t.test('compressed payloads are bounded: zip bombs, corrupt streams and nesting are refused', async (t) => {
+  const { brotliCompressSync } = await import('node:zlib');
+  const { COMPRESSED_MARKER, COMPRESSION_BROTLI, compressBatchPayload } = await import('./codec.js');
+  const wrap = (body: Uint8Array, alg = COMPRESSION_BROTLI) =>
+    Uint8Array.from([COMPRESSED_MARKER, alg, ...body]);
+  // 16 MiB of zeros compresses to a few dozen bytes: inflation stops at maxPayloadBytes.
+  const bomb = wrap(brotliCompressSync(Buffer.alloc(16 * 1024 * 1024)));
+  t.ok(bomb.length < 10_000, `the bomb is small on the wire (${bomb.length} B)`);
+  const started = Date.now();
+  t.equal(reasonOf(bomb), 'compression: too large');
+  t.ok(Date.now() - started < 2000, 'refused quickly');
+  t.equal(reasonOf(wrap(Buffer.from('not brotli at all'))), 'compression: corrupt');
+  t.equal(reasonOf(wrap(brotliCompressSync(encodeBatch(sampleBatch())), 0x07)), 'compression: unknown algorithm');
+  t.equal(reasonOf(Uint8Array.from([COMPRESSED_MARKER])), 'compression: unknown algorithm');
+  const inner = compressBatchPayload(encodeBatch(sampleBatch(500)));
+  t.equal(reasonOf(wrap(brotliCompressSync(inner))), CBOR_REASONS.tag, 'compression inside compression');
+  // Inflates within the limit but is not a batch: the usual strict decode still applies.
+  t.equal(reasonOf(wrap(brotliCompressSync(rawEncode({ v: 2 })))).startsWith('schema:'), true);
+});
+
+t.test('arbitrary bytes behind the compression marker never throw', async (t) => {
+  const { COMPRESSED_MARKER, COMPRESSION_BROTLI } = await import('./codec.js');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2000 }), (body) => {
+      const r = decodeBatch(Uint8Array.from([COMPRESSED_MARKER, COMPRESSION_BROTLI, ...body]));
+      return r.ok === false || r.ok === true;
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 random bodies decoded to a value');
+});
+
+t.test('loss records: round trip and strict decode', async (t) => {
+  const { decodeLossRecord, encodeLossRecord } = await import('./codec.js');
+  const record = {
+    v: 1 as const,
+    device: 'dev-1',
+    reason: 'evicted: outbox full' as const,
+    events: 1234,
+    batches: 3,
+    first_seq: 10,
+    last_seq: 12,
+    first_ts: 1_760_000_000_000,
+    last_ts: 1_760_000_060_000,
+  };
+  const decoded = decodeLossRecord(encodeLossRecord(record));
+  t.same(decoded, { ok: true, record });
+  const bad = (value: unknown) => {
+    const r = decodeLossRecord(rawEncode(value));
+    return r.ok ? 'ok' : r.reason;
+  };
+  t.match(bad({ ...record, reason: 'made up' }), /^schema:/);
+  t.match(bad({ ...record, extra: 1 }), /^schema:/);
+  t.equal(bad({ ...record, first_seq: 13 }), 'loss: seq range reversed');
+  t.equal(decodeLossRecord(new Uint8Array(5000)).ok, false, 'oversize refused');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => decodeLossRecord(bytes).ok === false || true),
+    { numRuns: 300 },
+  );
+});

@@ -1,30 +1,208 @@
-import Fastify from 'fastify';
+/**
+ * The status page and its JSON API on the LAN.
+ *
+ * Access: the enrolment state, the QR code and basic health are public (the officer must see them);
+ * everything else needs the admin password (set on first visit), except for requests from the box
+ * itself (127.0.0.1 / ::1), which may read everything: the tests, the demo and local tools use
+ * `/api/status` and `/metrics` that way, and anything running on the box can read its data
+ * directory anyway. Changes always need a session. CSRF: the session cookie is SameSite=Strict and
+ * every POST must carry this page's own Origin (or Referer).
+ */
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
 import { renderPrometheus } from '../../common/metrics.js';
-import { renderStatusPage } from './page.js';
-import { type AgentStatus, statusMetrics } from './status.js';
+import { AdminAuth, SESSION_TTL_MS } from './admin.js';
+import { type PageAccess, renderStatusPage } from './page.js';
+import { RATE_SNAPSHOT_MS, SourceRates } from './rates.js';
+import { type AgentStatus, publicStatus, statusMetrics } from './status.js';
 
 export interface StatusServer {
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startStatusServer(options: {
-  host: string;
-  port: number;
-  getStatus: () => AgentStatus;
-}): Promise<StatusServer> {
-  const app = Fastify({ logger: false });
-  app.get('/api/status', async () => options.getStatus());
-  app.get('/metrics', async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4').send(renderPrometheus(statusMetrics(options.getStatus()))),
-  );
-  app.get('/', async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(renderStatusPage(options.getStatus())),
-  );
+export const SESSION_COOKIE = 'cyberalarm_session';
+
+const SECURITY_HEADERS = {
+  // No script at all; inline styles only; forms post back here only; never framed.
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+} as const;
+
+export function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/** True when a POST comes from a page this server served (Origin, or Referer when Origin is absent). */
+export function isSameOrigin(headers: FastifyRequest['headers']): boolean {
+  const host = headers.host;
+  if (!host) return false;
+  const origin = headers.origin;
+  if (typeof origin === 'string') return origin === `http://${host}` || origin === `https://${host}`;
+  const referer = headers.referer;
+  if (typeof referer !== 'string') return false;
+  try {
+    return new URL(referer).host === host;
+  } catch {
+    return false;
+  }
+}
+
+export interface StatusAppOptions {
+  readonly getStatus: () => AgentStatus;
+  /** `<dataDir>`: where admin.json lives. */
+  readonly dataDir: string;
+}
+
+export async function startStatusServer(
+  options: StatusAppOptions & { readonly host: string; readonly port: number },
+): Promise<StatusServer> {
+  const { app, close } = await buildStatusApp(options);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : options.port,
-    close: () => app.close(),
+    close,
+  };
+}
+
+/** The routes without a listening socket (tests drive it with `app.inject`). */
+export async function buildStatusApp(
+  options: StatusAppOptions,
+): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
+  const auth = new AdminAuth(options.dataDir);
+  const rates = new SourceRates();
+  const snapshot = () =>
+    rates.record(
+      Date.now(),
+      options.getStatus().sources.map((s) => [s.source, s.messages] as const),
+    );
+  snapshot();
+  const rateTimer = setInterval(snapshot, RATE_SNAPSHOT_MS);
+  rateTimer.unref();
+  let qrCache: { text: string; svg: string } | undefined;
+  const qrSvg = async (text: string | undefined): Promise<string | undefined> => {
+    if (!text) return undefined;
+    if (qrCache?.text !== text) {
+      const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
+      qrCache = { text, svg };
+    }
+    return qrCache.svg;
+  };
+
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+  await app.register(cookie);
+  await app.register(formbody);
+  app.addHook('onSend', async (_req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+
+  const access = (req: FastifyRequest): PageAccess =>
+    auth.isValidSession(req.cookies[SESSION_COOKIE]) ? 'admin' : isLoopback(req.ip) ? 'local' : 'public';
+
+  const page = async (req: FastifyRequest, reply: FastifyReply, notice?: string, code = 200) => {
+    const status = options.getStatus();
+    const level = access(req);
+    const hostHeader = req.headers.host ?? '';
+    const ingest = status.ingest;
+    return reply
+      .code(code)
+      .type('text/html; charset=utf-8')
+      .send(
+        renderStatusPage({
+          publicStatus: publicStatus(status),
+          ...(level !== 'public' && { full: status }),
+          access: level,
+          adminPasswordSet: auth.isSet(),
+          qrSvg: await qrSvg(status.enrolment.qr),
+          target: {
+            host: hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
+            udpPort: ingest.udp.port,
+            tcpPort: ingest.tcp.port,
+            ...(ingest.tls && { tlsPort: ingest.tls.port }),
+          },
+          perMinute: (source, messages) => rates.perMinute(source, Date.now(), messages),
+          ...(notice && { notice }),
+        }),
+      );
+  };
+
+  const startSession = (reply: FastifyReply, token: string) =>
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      maxAge: SESSION_TTL_MS / 1000,
+    });
+
+  /** Refuses cross-site POSTs before anything is read from the body. */
+  const checkOrigin = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!isSameOrigin(req.headers)) {
+      await reply.code(403).type('text/plain').send('cross-site request refused (Origin does not match)');
+    }
+  };
+
+  app.get('/', (req, reply) => page(req, reply));
+
+  app.post<{ Body: { password?: string; confirm?: string } }>(
+    '/setup',
+    { preHandler: checkOrigin },
+    async (req, reply) => {
+      const password = String(req.body?.password ?? '');
+      if (password !== String(req.body?.confirm ?? '')) return page(req, reply, 'The two passwords differ.', 400);
+      const result = await auth.setInitialPassword(password);
+      if (!result.ok) return page(req, reply, `Password not set: ${result.reason}.`, 400);
+      startSession(reply, result.token);
+      return reply.redirect('/', 303);
+    },
+  );
+
+  app.post<{ Body: { password?: string } }>('/login', { preHandler: checkOrigin }, async (req, reply) => {
+    const result = await auth.signIn(String(req.body?.password ?? ''));
+    if (result.ok) {
+      startSession(reply, result.token);
+      return reply.redirect('/', 303);
+    }
+    if (result.reason === 'throttled')
+      return page(req, reply, 'Too many wrong passwords: try again in a few minutes.', 429);
+    if (result.reason === 'unset') return page(req, reply, 'Set the admin password first.', 400);
+    return page(req, reply, 'Wrong password.', 401);
+  });
+
+  app.post('/logout', { preHandler: checkOrigin }, async (req, reply) => {
+    auth.signOut(req.cookies[SESSION_COOKIE]);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.redirect('/', 303);
+  });
+
+  app.get('/api/status', async (req) => {
+    const status = options.getStatus();
+    return access(req) === 'public' ? publicStatus(status) : status;
+  });
+  app.get('/api/enrolment', async () => options.getStatus().enrolment);
+  app.get('/api/health', async () => publicStatus(options.getStatus()).health);
+  app.get('/api/enrolment/qr.svg', async (_req, reply) => {
+    const svg = await qrSvg(options.getStatus().enrolment.qr);
+    if (!svg) return reply.code(404).type('text/plain').send('not pending: no enrolment code');
+    return reply.type('image/svg+xml').send(svg);
+  });
+  app.get('/metrics', async (req, reply) => {
+    if (access(req) === 'public')
+      return reply.code(401).type('text/plain').send('sign in, or scrape from the appliance itself');
+    return reply.type('text/plain; version=0.0.4').send(renderPrometheus(statusMetrics(options.getStatus())));
+  });
+
+  return {
+    app,
+    close: async () => {
+      clearInterval(rateTimer);
+      await app.close();
+    },
   };
 }

@@ -1,4 +1,6 @@
 import type { Metric } from '../../common/metrics.js';
+import type { EnrolmentView } from '../enrol/enrolment.js';
+import type { HealthSample } from '../health/health.js';
 import type { SourceStats } from '../ingest/accounting.js';
 import type { TcpListenerCounters } from '../ingest/tcp.js';
 import type { TlsListenerCounters } from '../ingest/tls.js';
@@ -6,6 +8,7 @@ import type { ListenerCounters } from '../ingest/types.js';
 import type { OutboxStats } from '../outbox/outbox.js';
 import type { PipelineCounters } from '../pipeline.js';
 import type { UplinkStats } from '../uplink/uplink.js';
+import type { SentSample } from './sent.js';
 
 /** What `GET /api/status` returns. */
 export interface AgentStatus {
@@ -25,7 +28,26 @@ export interface AgentStatus {
   readonly pipeline: PipelineCounters;
   readonly sources: readonly SourceStats[];
   readonly outbox: OutboxStats;
+  /** The running uplink's counters; state `stopped` while pending or revoked. */
   readonly uplink: UplinkStats;
+  readonly enrolment: EnrolmentView;
+  readonly health: HealthSample;
+  /** The last batch the uplink published, decoded ("what leaves this box"); null before the first. */
+  readonly sent: SentSample | null;
+}
+
+/** What `GET /api/status` shows a browser on the LAN that has not signed in: what an officer needs. */
+export interface PublicStatus {
+  readonly device: { readonly id: string; readonly version: string };
+  readonly enrolment: EnrolmentView;
+  readonly health: Omit<HealthSample, 'errors'>;
+  /** False: sign in (or ask from the box itself) for sources, samples, outbox and uplink detail. */
+  readonly full: false;
+}
+
+export function publicStatus(s: AgentStatus): PublicStatus {
+  const { errors: _errors, ...health } = s.health;
+  return { device: { id: s.device.id, version: s.device.version }, enrolment: s.enrolment, health, full: false };
 }
 
 export function statusMetrics(s: AgentStatus): Metric[] {
@@ -52,6 +74,15 @@ export function statusMetrics(s: AgentStatus): Metric[] {
     ...(tls ? [{ labels: { transport: 'tls' }, value: pick(tls) }] : []),
   ];
   return [
+    {
+      name: 'cyberalarm_enrolment_state',
+      help: 'Enrolment state: 1 for the current one of pending, enrolled, revoked',
+      type: 'gauge',
+      samples: (['pending', 'enrolled', 'revoked'] as const).map((state) => ({
+        labels: { state },
+        value: s.enrolment.state === state ? 1 : 0,
+      })),
+    },
     {
       name: 'cyberalarm_ingest_messages_total',
       help: 'Syslog messages received',
@@ -115,6 +146,20 @@ export function statusMetrics(s: AgentStatus): Metric[] {
       'Failed outbox writes (events lost)',
       s.outbox.writeErrors,
     ),
+    counter(
+      'cyberalarm_outbox_lost_events_total',
+      'Accepted events evicted (outbox full) or lost to failed writes; each reported to central in a loss record',
+      s.outbox.lostEvents,
+    ),
+    counter('cyberalarm_outbox_evicted_batches_total', 'Batches evicted at maxOutboxBytes', s.outbox.evictedBatches),
+    gauge('cyberalarm_outbox_bytes', 'Bytes stored in the outbox (payloads + per-batch overhead)', s.outbox.depthBytes),
+    gauge('cyberalarm_outbox_max_bytes', 'Bound on the outbox in bytes', s.outbox.maxOutboxBytes),
+    gauge('cyberalarm_outbox_ok', '1 when the outbox state is ok (not full, read-only or failing)', s.outbox.state === 'ok' ? 1 : 0),
+    gauge(
+      'cyberalarm_outbox_loss_records_pending',
+      'Loss records not yet acknowledged by central',
+      s.outbox.lossRecordsPending.length,
+    ),
     gauge('cyberalarm_outbox_depth_batches', 'Batches waiting in the outbox', s.outbox.depthBatches),
     gauge('cyberalarm_outbox_depth_events', 'Events waiting in the outbox', s.outbox.depthEvents),
     gauge(
@@ -125,5 +170,27 @@ export function statusMetrics(s: AgentStatus): Metric[] {
     gauge('cyberalarm_uplink_inflight_batches', 'Unacknowledged batches in flight', s.uplink.inflight),
     counter('cyberalarm_uplink_published_batches_total', 'Batches published', s.uplink.publishedBatches),
     counter('cyberalarm_uplink_bytes_total', 'Payload bytes published', s.uplink.bytesSent),
+    counter('cyberalarm_uplink_wire_bytes_total', 'MQTT PUBLISH packet bytes sent', s.uplink.wireBytes),
+    counter('cyberalarm_uplink_throttled_total', 'Times the drain rate held the backlog back', s.uplink.throttled),
   ];
+}
+
+/** The uplink's counters before it first starts (the device is pending): all zero, `stopped`. */
+export function notRunningUplinkStats(): UplinkStats {
+  return {
+    state: 'stopped',
+    protocolVersion: 5,
+    connects: 0,
+    connectFailures: 0,
+    publishedBatches: 0,
+    ackedBatches: 0,
+    ackedEvents: 0,
+    refusedBatches: 0,
+    inflight: 0,
+    bytesSent: 0,
+    wireBytes: 0,
+    lossRecordsSent: 0,
+    lossRecordsAcked: 0,
+    throttled: 0,
+  };
 }

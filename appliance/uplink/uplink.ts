@@ -3,9 +3,16 @@
  * window of several unacknowledged batches in flight. A batch leaves the outbox only when the broker
  * acknowledges it (PUBACK). Speaks MQTT v5 and falls back to 3.1.1 only when the broker refuses v5
  * (the embedded Aedes broker does): see docs/ARCHITECTURE.md for what that changes.
+ *
+ * Priority: loss records (and, when they exist, alerts and health) are published before any
+ * backlog batch and are not rate-limited. Backlog drains through a token bucket of
+ * `maxBytesPerS` payload bytes (one second of burst), so a thousand devices coming back from an
+ * outage at once arrive at central at a bounded rate instead of all their backlog at line speed.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../common/logger.js';
+import { encodeLossRecord } from '../../protocol/codec.js';
+import type { LossReason } from '../../protocol/loss.js';
 import { uplinkTopic } from '../../protocol/topics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { backoffDelayMs } from './backoff.js';
@@ -17,8 +24,12 @@ export interface UplinkOptions {
   readonly inflightBatches: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** Backlog drain rate in payload bytes per second; 0 = unlimited. */
+  readonly maxBytesPerS?: number;
   readonly outbox: Outbox;
   readonly logger: Logger;
+  /** Called with each event batch as it is published (the status page's "what leaves this box"). */
+  readonly onPublish?: (topic: string, seq: number, payload: Uint8Array) => void;
 }
 
 export interface UplinkStats {
@@ -31,7 +42,14 @@ export interface UplinkStats {
   ackedEvents: number;
   refusedBatches: number;
   inflight: number;
+  /** Payload bytes published (batches and loss records). */
   bytesSent: number;
+  /** Bytes of the PUBLISH packets (fixed header, topic, packet id, properties, payload). */
+  wireBytes: number;
+  lossRecordsSent: number;
+  lossRecordsAcked: number;
+  /** Times the drain rate held the backlog back. */
+  throttled: number;
   lastAckAt?: string;
   lastError?: string;
 }
@@ -44,6 +62,11 @@ export class Uplink {
   /** Highest seq handed to the client in this connection; reset on reconnect so unacked ones go again. */
   private sentThrough = -1;
   private readonly inflight = new Set<number>();
+  /** Loss record versions published on this connection (reason → version). */
+  private readonly lossSent = new Map<LossReason, number>();
+  private tokens: number;
+  private tokensAt = Date.now();
+  private drainTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly stats: UplinkStats = {
     state: 'disconnected',
@@ -56,10 +79,17 @@ export class Uplink {
     refusedBatches: 0,
     inflight: 0,
     bytesSent: 0,
+    wireBytes: 0,
+    lossRecordsSent: 0,
+    lossRecordsAcked: 0,
+    throttled: 0,
   };
 
   constructor(private readonly options: UplinkOptions) {
+    this.tokens = options.maxBytesPerS ?? 0;
     options.outbox.onSealed(() => this.pump());
+    options.outbox.onLoss(() => this.pump());
+    options.outbox.setInFlightCheck((seq) => this.inflight.has(seq));
   }
 
   start(): void {
@@ -114,6 +144,7 @@ export class Uplink {
     client.removeAllListeners();
     client.end(true);
     this.inflight.clear();
+    this.lossSent.clear();
     this.stats.inflight = 0;
     this.sentThrough = -1;
     if (this.stopped) return;
@@ -125,20 +156,45 @@ export class Uplink {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  /** Fills the in-flight window from the outbox, oldest batch first. */
+  /** Loss records first (every new version), then fills the in-flight window, oldest batch first. */
   private pump(): void {
     const client = this.client;
     if (!client || this.stats.state !== 'connected') return;
-    const room = this.options.inflightBatches - this.inflight.size;
+    this.sendLosses(client);
+    let room = this.options.inflightBatches - this.inflight.size;
     if (room <= 0) return;
+    const rate = this.options.maxBytesPerS ?? 0;
+    if (rate > 0) {
+      // Token bucket: refill, and when empty wait until it is positive again. A batch may take the
+      // bucket below zero (a large batch is never starved); the debt delays the next one.
+      const now = Date.now();
+      this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+      this.tokensAt = now;
+      if (this.tokens <= 0) {
+        if (this.drainTimer === undefined) {
+          this.stats.throttled++;
+          this.drainTimer = setTimeout(
+            () => {
+              this.drainTimer = undefined;
+              this.pump();
+            },
+            Math.ceil((-this.tokens * 1000) / rate) + 1,
+          );
+        }
+        return;
+      }
+      room = 1; // one batch per token check
+    }
     const next = this.options.outbox.peek(this.sentThrough, room);
     for (const batch of next) {
       this.sentThrough = batch.seq;
       this.inflight.add(batch.seq);
       this.stats.inflight = this.inflight.size;
       this.stats.publishedBatches++;
-      this.stats.bytesSent += batch.payload.length;
       const topic = uplinkTopic(this.options.deviceId, 'events');
+      this.count(topic, batch.payload.length);
+      if (rate > 0) this.tokens -= batch.payload.length;
+      this.options.onPublish?.(topic, batch.seq, batch.payload);
       client.publish(topic, Buffer.from(batch.payload), { qos: 1 }, (err, packet) => {
         if (client !== this.client) return; // a callback from a connection we already dropped
         const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
@@ -160,11 +216,47 @@ export class Uplink {
         );
       });
     }
+    if (rate > 0 && next.length > 0) setImmediate(() => this.pump());
+  }
+
+  /** Publishes each loss record version not yet sent on this connection. */
+  private sendLosses(client: MqttClient): void {
+    for (const { version, record } of this.options.outbox.pendingLosses()) {
+      if (this.lossSent.get(record.reason) === version) continue;
+      this.lossSent.set(record.reason, version);
+      const payload = encodeLossRecord(record);
+      const topic = uplinkTopic(this.options.deviceId, 'loss');
+      this.count(topic, payload.length);
+      this.stats.lossRecordsSent++;
+      client.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) => {
+        if (client !== this.client) return;
+        const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+        if (err || reason >= 0x80) {
+          this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
+          client.end(true);
+          return;
+        }
+        this.stats.lossRecordsAcked++;
+        this.options.outbox.ackLoss(record.reason, version).then(
+          () => undefined,
+          (ackErr: Error) => this.options.logger.error({ err: ackErr }, 'loss record ack failed'),
+        );
+      });
+    }
+  }
+
+  /** Payload and PUBLISH packet bytes (MQTT §3.3: header, topic, packet id, v5 properties length). */
+  private count(topic: string, payloadBytes: number): void {
+    const remaining = 2 + Buffer.byteLength(topic) + 2 + (this.protocolVersion === 5 ? 1 : 0) + payloadBytes;
+    const lengthBytes = remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
+    this.stats.bytesSent += payloadBytes;
+    this.stats.wireBytes += 1 + lengthBytes + remaining;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
     const client = this.client;
     this.stats.state = 'stopped';
     if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));

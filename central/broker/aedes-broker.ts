@@ -46,6 +46,10 @@ export interface BrokerCounters {
 export interface EmbeddedBroker {
   readonly port: number;
   readonly counters: BrokerCounters;
+  /** Closes the device's connection now, if it has one (revocation); `isRefused` keeps it out. */
+  disconnect(deviceId: string): boolean;
+  /** Whether the device has a connection right now. */
+  isConnected(deviceId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -162,6 +166,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     counters.tlsRejected++;
     logger.debug({ err: err.message }, 'TLS handshake refused');
   });
+  // Devices by id (a device's client id is its certificate identity, forced in preConnect).
+  const devices = new Map<string, Client>();
+  broker.on('client', (client) => {
+    const identity = identities.get(client);
+    if (identity?.kind === 'device') devices.set(identity.deviceId, client);
+  });
+  broker.on('clientDisconnect', (client) => {
+    const identity = identities.get(client);
+    if (identity?.kind === 'device' && devices.get(identity.deviceId) === client) devices.delete(identity.deviceId);
+  });
   broker.on('clientError', (client, err) => {
     logger.debug({ client: client.id, err: err.message }, 'client error');
   });
@@ -178,6 +192,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     port,
     counters,
+    disconnect: (deviceId) => {
+      const client = devices.get(deviceId);
+      if (!client) return false;
+      devices.delete(deviceId);
+      logger.info({ client: deviceId }, 'disconnecting device');
+      client.close();
+      return true;
+    },
+    isConnected: (deviceId) => devices.has(deviceId),
     close: async () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -133,11 +133,14 @@ export function peekBatchCreated(payload: Uint8Array): number | undefined {
   else if (keys > 23) return undefined;
   const readUint = (info: number): number | undefined => {
     if (info < 24) return info;
-    if (info === 24 && pos + 1 <= payload.length) return payload[pos++];
-    if (info === 25 && pos + 2 <= payload.length) return view.getUint16((pos += 2) - 2);
-    if (info === 26 && pos + 4 <= payload.length) return view.getUint32((pos += 4) - 4);
-    if (info === 27 && pos + 8 <= payload.length) return Number(view.getBigUint64((pos += 8) - 8));
-    return undefined;
+    const at = pos;
+    const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (size === 0 || at + size > payload.length) return undefined;
+    pos += size;
+    if (size === 1) return payload[at];
+    if (size === 2) return view.getUint16(at);
+    if (size === 4) return view.getUint32(at);
+    return Number(view.getBigUint64(at));
   };
   for (let k = 0; k < keys; k++) {
     const keyHead = payload[pos++];

@@ -196,7 +196,12 @@ for (const engine of ['pglite', 'postgres'] as const) {
         created: 0,
         events: [{ vendor: 'x', action: 'deny', dst_port: 22, proto: 'tcp', count: max }],
       });
-      await storeBatch(db, { deviceId: 'dev-2', topic: uplinkTopic('dev-2', 'events'), payload, receivedAt: at });
+      await storeBatch(db, {
+        deviceId: 'dev-2',
+        topic: uplinkTopic('dev-2', 'events'),
+        payload,
+        receivedAt: at,
+      });
     }
     // Push the shared force row to the brink, as a hostile device could over many batches.
     await db.exec(`UPDATE rollup_force_daily_ports SET events = 9223372036854775000`);
@@ -219,7 +224,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
   });
 }
 
-t.test('both engines hold the same rollups', { skip: !pgUp ? 'PostgreSQL unreachable' : false }, async (t) => {
-  t.ok(answers.pglite, 'pglite answered');
-  t.same(answers.postgres, answers.pglite);
-});
+t.test(
+  'both engines hold the same rollups',
+  { skip: !pgUp ? 'PostgreSQL unreachable' : false },
+  async (t) => {
+    t.ok(answers.pglite, 'pglite answered');
+    t.same(answers.postgres, answers.pglite);
+  },
+);

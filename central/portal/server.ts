@@ -1,25 +1,46 @@
 /**
- * The police portal and API over HTTPS (first cut: health, ingest totals and the device report; the
- * officers' UI with sign-in and enrolment comes with the enrolment issue). Everything but /api/health
- * needs the admin bearer token central writes to <dataDir>/portal-admin.token (mode 0600).
+ * The police portal and API over HTTPS: health, ingest totals and the device report (admin bearer
+ * token), the devices' enrolment API (public; renewal authenticated by the client certificate) and
+ * the officers' UI (session cookie).
+ *
+ * Access is declared per route (`config.access`): `public` routes do their own checks (none,
+ * session, or client certificate); every other route needs the admin bearer token central writes to
+ * <dataDir>/portal-admin.token (mode 0600), so a route that forgets to declare itself is closed.
  */
 import { timingSafeEqual } from 'node:crypto';
-import Fastify from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { renderPrometheus } from '../../common/metrics.js';
 import { VERSION } from '../../common/version.js';
 import type { IngestCounters } from '../ingest/ingest-counters.js';
 import { ingestTotals } from '../ingest/totals.js';
 import { deviceReport } from '../report/device-report.js';
 import type { Database } from '../store/db.js';
+import type { EnrolmentService } from '../provision/enrolment-service.js';
+import type { SignInPolicy } from '../provision/officers.js';
+import { registerAdminApi, registerEnrolmentApi } from './enrol-api.js';
 import { ingestMetrics } from './metrics.js';
+import { registerOfficerRoutes } from './officer-routes.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `public`: no bearer token (the route authenticates by session or client certificate itself). */
+    access?: 'public';
+  }
+}
 
 export interface PortalOptions {
   readonly host: string;
   readonly port: number;
-  readonly tls: { readonly certPem: string; readonly keyPem: string };
+  /** `caPem`: client certificates (device renewal) are verified against it. */
+  readonly tls: { readonly certPem: string; readonly keyPem: string; readonly caPem?: string };
   readonly adminToken: string;
   readonly db: Database;
   readonly counters: IngestCounters;
+  /** Enrolment, officers and revocation; without it the portal serves the admin API only. */
+  readonly enrolment?: EnrolmentService;
+  readonly signInPolicy?: SignInPolicy;
 }
 
 export interface Portal {
@@ -34,17 +55,30 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export async function startPortal(options: PortalOptions): Promise<Portal> {
-  const app = Fastify({ logger: false, https: { cert: options.tls.certPem, key: options.tls.keyPem } });
+/** Every route, not listening yet (tests drive it with `inject`). */
+export async function buildPortal(options: PortalOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    https: {
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      // Ask for a client certificate but let browsers and unenrolled devices in without one: only
+      // POST /api/enrol/renew requires it, and checks `socket.authorized` itself.
+      ...(options.tls.caPem ? { ca: options.tls.caPem, requestCert: true, rejectUnauthorized: false } : {}),
+    },
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/api/health') return;
+    if (req.routeOptions.config?.access === 'public') return;
     if (!tokenMatches(req.headers.authorization, options.adminToken)) {
       await reply
         .code(401)
         .send({ error: 'unauthorised: send Authorization: Bearer <token from portal-admin.token>' });
     }
   });
-  app.get('/api/health', async () => ({ ok: true, version: VERSION }));
+  app.get('/api/health', { config: { access: 'public' } }, async () => ({ ok: true, version: VERSION }));
   app.get('/api/stats', async () => ({
     ...(await ingestTotals(options.db)),
     // Duplicates are ignored, not stored: this process's count is the only record of them.
@@ -65,6 +99,20 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
       return deviceReport(options.db, { deviceId: req.params.id, ...period, top });
     },
   );
+  if (options.enrolment) {
+    registerEnrolmentApi(app, options.enrolment);
+    registerAdminApi(app, options.db, options.enrolment);
+    registerOfficerRoutes(app, {
+      db: options.db,
+      service: options.enrolment,
+      ...(options.signInPolicy ? { policy: options.signInPolicy } : {}),
+    });
+  }
+  return app;
+}
+
+export async function startPortal(options: PortalOptions): Promise<Portal> {
+  const app = await buildPortal(options);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   return {

@@ -60,7 +60,10 @@ for (const engine of ['pglite', 'postgres'] as const) {
     const members = await Promise.all(
       ['m1', 'm2'].map((memberId) => memberReport(db, { memberId, from: FROM, to: TO, top: 4 })),
     );
-    t.equal(members.reduce((sum, r) => sum + r.totalEvents, 0), report.totalEvents);
+    t.equal(
+      members.reduce((sum, r) => sum + r.totalEvents, 0),
+      report.totalEvents,
+    );
 
     // Any period inside the day is widened to the whole day, and says so.
     const widened = await forceReport(db, {
@@ -90,7 +93,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
   });
 }
 
-t.test('both engines give the same force reports', { skip: pgUp ? false : 'PostgreSQL unreachable' }, async (t) => {
-  t.ok(answers.pglite);
-  t.same(answers.postgres, answers.pglite);
-});
+t.test(
+  'both engines give the same force reports',
+  { skip: pgUp ? false : 'PostgreSQL unreachable' },
+  async (t) => {
+    t.ok(answers.pglite);
+    t.same(answers.postgres, answers.pglite);
+  },
+);

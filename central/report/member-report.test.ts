@@ -109,7 +109,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
   });
 }
 
-t.test('both engines give the same member reports', { skip: pgUp ? false : 'PostgreSQL unreachable' }, async (t) => {
-  t.ok(answers.pglite);
-  t.same(answers.postgres, answers.pglite);
-});
+t.test(
+  'both engines give the same member reports',
+  { skip: pgUp ? false : 'PostgreSQL unreachable' },
+  async (t) => {
+    t.ok(answers.pglite);
+    t.same(answers.postgres, answers.pglite);
+  },
+);

@@ -62,7 +62,9 @@ for (const engine of ['pglite', 'postgres'] as const) {
       ],
       'each old day has its own partition; nothing is left in DEFAULT',
     );
-    const [old] = await db.query<{ t: string | null }>(`SELECT to_regclass('events_unpartitioned')::text AS t`);
+    const [old] = await db.query<{ t: string | null }>(
+      `SELECT to_regclass('events_unpartitioned')::text AS t`,
+    );
     t.equal(old?.t, null, 'the unpartitioned table is gone');
 
     t.same(await db.query('SELECT region_id, name FROM regions'), [

@@ -10,8 +10,11 @@ const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated
 // Partitioned tables and their DEFAULT partitions are listed; a fresh install has no day partitions
 // until maintenance creates them.
 const TABLES = [
+  'audit_log',
   'batches',
+  'certificates',
   'devices',
+  'enrolment_requests',
   'events',
   'events_default',
   'flow_summaries',
@@ -19,6 +22,8 @@ const TABLES = [
   'forces',
   'loss_records',
   'members',
+  'officer_sessions',
+  'officers',
   'quarantine',
   'regions',
   'rollup_force_daily_actions',

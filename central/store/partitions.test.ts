@@ -30,7 +30,12 @@ async function deliver(db: Database, receivedAt: Date, device = 'dev-p'): Promis
     created: 0,
     events: [{ vendor: 'x', action: 'deny', src_ip: '192.0.2.1', dst_port: 22, proto: 'tcp', count: 2 }],
   });
-  const result = await storeBatch(db, { deviceId: device, topic: uplinkTopic(device, 'events'), payload, receivedAt });
+  const result = await storeBatch(db, {
+    deviceId: device,
+    topic: uplinkTopic(device, 'events'),
+    payload,
+    receivedAt,
+  });
   if (result.status !== 'stored') throw new Error(`not stored: ${JSON.stringify(result)}`);
 }
 
@@ -77,38 +82,42 @@ for (const engine of ['pglite', 'postgres'] as const) {
     });
   });
 
-  t.test(`${engine}: a day with no partition lands in DEFAULT, then moves into its own`, { skip }, async (t) => {
-    const db = await freshDatabase(t, engine);
-    await ensurePartitions(db, { now: NOW, aheadDays: 3 });
-    const farFuture = new Date('2090-06-01T12:00:00Z');
-    const farPast = new Date('1999-12-31T23:00:00Z');
-    const soon = new Date('2025-03-20T08:00:00Z'); // beyond today + 3
-    for (const at of [farFuture, farPast, soon]) await deliver(db, at);
-    t.same(
-      await placement(db),
-      {
-        '1999-12-31T23:00:00.000Z': 'events_default',
-        '2025-03-20T08:00:00.000Z': 'events_default',
+  t.test(
+    `${engine}: a day with no partition lands in DEFAULT, then moves into its own`,
+    { skip },
+    async (t) => {
+      const db = await freshDatabase(t, engine);
+      await ensurePartitions(db, { now: NOW, aheadDays: 3 });
+      const farFuture = new Date('2090-06-01T12:00:00Z');
+      const farPast = new Date('1999-12-31T23:00:00Z');
+      const soon = new Date('2025-03-20T08:00:00Z'); // beyond today + 3
+      for (const at of [farFuture, farPast, soon]) await deliver(db, at);
+      t.same(
+        await placement(db),
+        {
+          '1999-12-31T23:00:00.000Z': 'events_default',
+          '2025-03-20T08:00:00.000Z': 'events_default',
+          '2090-06-01T12:00:00.000Z': 'events_default',
+        },
+        'every insert succeeded, into DEFAULT',
+      );
+      // Ten days later the 20th is within the horizon: its partition takes the row from DEFAULT.
+      const created = await ensurePartitions(db, { now: new Date('2025-03-18T00:00:00Z'), aheadDays: 3 });
+      t.ok(created.includes('events_p20250320'));
+      t.ok(created.includes('events_p19991231'), 'a stray past day gets its partition too');
+      t.notOk(
+        created.some((name) => name.startsWith('events_p2090')),
+        'nothing created beyond the horizon',
+      );
+      t.same(await placement(db), {
+        '1999-12-31T23:00:00.000Z': 'events_p19991231',
+        '2025-03-20T08:00:00.000Z': 'events_p20250320',
         '2090-06-01T12:00:00.000Z': 'events_default',
-      },
-      'every insert succeeded, into DEFAULT',
-    );
-    // Ten days later the 20th is within the horizon: its partition takes the row from DEFAULT.
-    const created = await ensurePartitions(db, { now: new Date('2025-03-18T00:00:00Z'), aheadDays: 3 });
-    t.ok(created.includes('events_p20250320'));
-    t.ok(created.includes('events_p19991231'), 'a stray past day gets its partition too');
-    t.notOk(
-      created.some((name) => name.startsWith('events_p2090')),
-      'nothing created beyond the horizon',
-    );
-    t.same(await placement(db), {
-      '1999-12-31T23:00:00.000Z': 'events_p19991231',
-      '2025-03-20T08:00:00.000Z': 'events_p20250320',
-      '2090-06-01T12:00:00.000Z': 'events_default',
-    });
-    const [n] = await db.query<{ n: number }>('SELECT count(*) AS n FROM events');
-    t.equal(n?.n, 3, 'no row lost or duplicated by the move');
-  });
+      });
+      const [n] = await db.query<{ n: number }>('SELECT count(*) AS n FROM events');
+      t.equal(n?.n, 3, 'no row lost or duplicated by the move');
+    },
+  );
 
   t.test(`${engine}: retention drops only partitions entirely out of the window`, { skip }, async (t) => {
     const db = await freshDatabase(t, engine);
@@ -150,7 +159,9 @@ for (const engine of ['pglite', 'postgres'] as const) {
       ['2025-03-06T12:00:00.000Z', '2025-03-07T06:00:00.000Z', '2025-03-10T12:00:00.000Z'],
       'the hours of 1 and 2 March are gone',
     );
-    const days = await db.query<{ day: Date }>('SELECT DISTINCT day FROM rollup_force_daily_sources ORDER BY day');
+    const days = await db.query<{ day: Date }>(
+      'SELECT DISTINCT day FROM rollup_force_daily_sources ORDER BY day',
+    );
     t.same(
       days.map((r) => r.day.toISOString()),
       [

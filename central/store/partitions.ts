@@ -112,7 +112,10 @@ export interface EnsurePartitionsOptions {
  * Creates the missing day partitions from yesterday to today + aheadDays, and for any day up to
  * that horizon that has rows waiting in DEFAULT. Returns the names of the partitions created.
  */
-export async function ensurePartitions(db: Database, options: EnsurePartitionsOptions = {}): Promise<string[]> {
+export async function ensurePartitions(
+  db: Database,
+  options: EnsurePartitionsOptions = {},
+): Promise<string[]> {
   const today = utcDay((options.now ?? new Date()).getTime());
   const horizon = today + (options.aheadDays ?? DEFAULT_AHEAD_DAYS) * DAY_MS;
   const created: string[] = [];
@@ -151,7 +154,10 @@ export interface RetentionResult {
 }
 
 /** Drops day partitions entirely older than the retention window; prunes DEFAULT and rollups. */
-export async function dropExpiredPartitions(db: Database, options: RetentionOptions): Promise<RetentionResult> {
+export async function dropExpiredPartitions(
+  db: Database,
+  options: RetentionOptions,
+): Promise<RetentionResult> {
   const nowMs = (options.now ?? new Date()).getTime();
   const cutoff = nowMs - options.retentionDays * DAY_MS;
   const droppedPartitions: string[] = [];

@@ -8,5 +8,6 @@ import { migration as initial } from './001-initial.js';
 import { migration as regions } from './002-regions.js';
 import { migration as dailyPartitions } from './003-daily-partitions.js';
 import { migration as rollups } from './004-rollups.js';
+import { migration as enrolment } from './005-enrolment.js';
 
-export const migrations: readonly Migration[] = [initial, regions, dailyPartitions, rollups];
+export const migrations: readonly Migration[] = [initial, regions, dailyPartitions, rollups, enrolment];

@@ -1,0 +1,169 @@
+/**
+ * The member's admin password and sign-in sessions for the status page.
+ *
+ * The password is set on the first visit (there is no default to forget to change), stored as an
+ * scrypt hash in `<dataDir>/admin.json` (mode 0600). Sessions are random tokens held in memory: a
+ * restart signs everyone out, which on an appliance is a feature. Failed sign-ins are throttled
+ * for the whole box, not per address, because the LAN may hide many people behind one.
+ */
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../enrol/keys.js';
+
+export const ADMIN_FILE = 'admin.json';
+export const MIN_PASSWORD_LENGTH = 10;
+export const MAX_PASSWORD_LENGTH = 256;
+export const SESSION_TTL_MS = 12 * 3600_000;
+const MAX_SESSIONS = 64;
+/** scrypt cost: N=2^15, r=8 (32 MiB, ~50-100 ms on a Pi 4) — above OWASP's N=2^17/r=8/p=1 floor for
+ * memory×time is out of reach on a 1 GiB appliance; the throttle below bounds guessing instead. */
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, maxmem: 64 * 1024 * 1024 } as const;
+/** After this many failures within the window, sign-in is refused until the window passes. */
+const MAX_FAILURES = 10;
+const FAILURE_WINDOW_MS = 10 * 60_000;
+
+interface AdminFile {
+  readonly v: 1;
+  readonly algorithm: 'scrypt';
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+  readonly salt: string;
+  readonly hash: string;
+  readonly setAt: string;
+}
+
+export type SignInResult = { ok: true; token: string } | { ok: false; reason: 'wrong' | 'throttled' | 'unset' };
+
+export class AdminAuth {
+  private admin: AdminFile | undefined;
+  private readonly sessions = new Map<string, number>();
+  private failures: number[] = [];
+  private readonly path: string;
+
+  constructor(
+    dataDir: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.path = join(dataDir, ADMIN_FILE);
+    this.admin = readAdminFile(this.path);
+  }
+
+  isSet(): boolean {
+    return this.admin !== undefined;
+  }
+
+  /** First visit only: refuses once a password exists. Returns a session, or why not. */
+  async setInitialPassword(password: string): Promise<{ ok: true; token: string } | { ok: false; reason: string }> {
+    if (this.admin) return { ok: false, reason: 'the admin password is already set' };
+    const problem = passwordProblem(password);
+    if (problem) return { ok: false, reason: problem };
+    const salt = randomBytes(16);
+    const hash = await scryptHash(password, salt, SCRYPT);
+    if (this.admin) return { ok: false, reason: 'the admin password is already set' }; // raced
+    const file: AdminFile = {
+      v: 1,
+      algorithm: 'scrypt',
+      N: SCRYPT.N,
+      r: SCRYPT.r,
+      p: SCRYPT.p,
+      salt: salt.toString('base64'),
+      hash: hash.toString('base64'),
+      setAt: new Date(this.now()).toISOString(),
+    };
+    writeFileAtomic(this.path, `${JSON.stringify(file)}\n`, 0o600);
+    this.admin = file;
+    return { ok: true, token: this.newSession() };
+  }
+
+  async signIn(password: string): Promise<SignInResult> {
+    const admin = this.admin;
+    if (!admin) return { ok: false, reason: 'unset' };
+    const now = this.now();
+    this.failures = this.failures.filter((t) => now - t < FAILURE_WINDOW_MS);
+    if (this.failures.length >= MAX_FAILURES) return { ok: false, reason: 'throttled' };
+    const expected = Buffer.from(admin.hash, 'base64');
+    const actual =
+      password.length > MAX_PASSWORD_LENGTH
+        ? Buffer.alloc(expected.length)
+        : await scryptHash(password, Buffer.from(admin.salt, 'base64'), {
+            N: admin.N,
+            r: admin.r,
+            p: admin.p,
+            keyLength: expected.length,
+            maxmem: SCRYPT.maxmem,
+          });
+    if (actual.length === expected.length && timingSafeEqual(actual, expected)) {
+      return { ok: true, token: this.newSession() };
+    }
+    this.failures.push(now);
+    return { ok: false, reason: 'wrong' };
+  }
+
+  isValidSession(token: string | undefined): boolean {
+    if (!token) return false;
+    const expires = this.sessions.get(token);
+    if (expires === undefined) return false;
+    if (expires <= this.now()) {
+      this.sessions.delete(token);
+      return false;
+    }
+    return true;
+  }
+
+  signOut(token: string | undefined): void {
+    if (token) this.sessions.delete(token);
+  }
+
+  private newSession(): string {
+    const now = this.now();
+    for (const [token, expires] of this.sessions) if (expires <= now) this.sessions.delete(token);
+    // Bounded: the oldest session goes first (Map keeps insertion order).
+    while (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next().value;
+      if (oldest === undefined) break;
+      this.sessions.delete(oldest);
+    }
+    const token = randomBytes(32).toString('base64url');
+    this.sessions.set(token, now + SESSION_TTL_MS);
+    return token;
+  }
+}
+
+export function passwordProblem(password: string): string | undefined {
+  if (password.length < MIN_PASSWORD_LENGTH) return `use at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `use at most ${MAX_PASSWORD_LENGTH} characters`;
+  return undefined;
+}
+
+function scryptHash(
+  password: string,
+  salt: Buffer,
+  params: { N: number; r: number; p: number; keyLength: number; maxmem: number },
+): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(
+      password.normalize('NFKC'),
+      salt,
+      params.keyLength,
+      { N: params.N, r: params.r, p: params.p, maxmem: params.maxmem },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    ),
+  );
+}
+
+function readAdminFile(path: string): AdminFile | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const v = JSON.parse(text) as Partial<AdminFile>;
+  if (v.algorithm !== 'scrypt' || typeof v.salt !== 'string' || typeof v.hash !== 'string' || !v.N) {
+    // A damaged file must not silently reopen "set the password on first visit" to the whole LAN.
+    throw new Error(`${path} is not a valid admin password file; remove it to set a new password`);
+  }
+  return v as AdminFile;
+}

@@ -1,0 +1,141 @@
+/**
+ * What `cyberalarm-central officer add` and `device revoke` do. While central runs they go through
+ * its admin API (PGlite admits one process, and a running central must update its broker's refusal
+ * set and disconnect the device at once); otherwise they open the database directly.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join, resolve } from 'node:path';
+import { loadOrCreateCa } from '../../provisioning/store.js';
+import type { CentralRuntime } from '../central.js';
+import { openDatabase } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { EnrolmentService } from './enrolment-service.js';
+import { addOfficer } from './officers.js';
+import { writeCrl } from './revocation.js';
+
+export interface OfficerCreated {
+  readonly username: string;
+  readonly force: string;
+  readonly initialPassword: string;
+  readonly otpauthUri: string;
+}
+
+function runningCentral(dataDir: string): CentralRuntime | undefined {
+  const file = join(dataDir, 'central.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const runtime = JSON.parse(readFileSync(file, 'utf8')) as CentralRuntime;
+    process.kill(runtime.pid, 0); // throws for a stale file left by a killed central
+    return runtime;
+  } catch {
+    return undefined;
+  }
+}
+
+function postJson<T>(runtime: CentralRuntime, path: string, body: unknown): Promise<T> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      `https://localhost:${runtime.portalPort}${path}`,
+      {
+        method: 'POST',
+        ca: readFileSync(runtime.caFile, 'utf8'),
+        headers: {
+          authorization: `Bearer ${readFileSync(runtime.tokenFile, 'utf8').trim()}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) {
+            let message = text;
+            try {
+              message = (JSON.parse(text) as { error?: string }).error ?? text;
+            } catch {}
+            reject(Object.assign(new Error(message), { name: 'UserError' }));
+          } else resolvePromise(JSON.parse(text) as T);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function withDatabase<T>(dataDirIn: string, dbUrl: string, fn: (dataDir: string, db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const dataDir = resolve(dataDirIn);
+  const db = await openDatabase(dbUrl || undefined, dataDir);
+  try {
+    await migrate(db);
+    return await fn(dataDir, db);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function createOfficer(options: {
+  dataDir: string;
+  db: string;
+  username: string;
+  force: string;
+  region?: string | undefined;
+}): Promise<OfficerCreated> {
+  const runtime = runningCentral(resolve(options.dataDir));
+  if (runtime) {
+    return postJson<OfficerCreated>(runtime, '/api/admin/officers', {
+      username: options.username,
+      force: options.force,
+      ...(options.region ? { region: options.region } : {}),
+    });
+  }
+  return withDatabase(options.dataDir, options.db, async (_dir, db) => {
+    try {
+      const created = await addOfficer(db, {
+        username: options.username,
+        forceId: options.force,
+        region: options.region,
+        actor: 'cli',
+      });
+      return {
+        username: created.officer.username,
+        force: created.officer.forceId,
+        initialPassword: created.initialPassword,
+        otpauthUri: created.otpauthUri,
+      };
+    } catch (err) {
+      throw Object.assign(new Error((err as Error).message), { name: 'UserError' });
+    }
+  });
+}
+
+export async function revokeDevice(options: {
+  dataDir: string;
+  db: string;
+  deviceId: string;
+}): Promise<{ deviceId: string; serials: string[] }> {
+  const runtime = runningCentral(resolve(options.dataDir));
+  if (runtime) {
+    return postJson(runtime, `/api/admin/devices/${encodeURIComponent(options.deviceId)}/revoke`, {});
+  }
+  return withDatabase(options.dataDir, options.db, async (dataDir, db) => {
+    const ca = await loadOrCreateCa(join(dataDir, 'ca'));
+    const service = new EnrolmentService({
+      db,
+      ca,
+      brokerUrl: '',
+      pairingTtlMs: 0,
+      onRevoked: async () => {
+        await writeCrl(db, ca, join(dataDir, 'ca', 'crl.pem'));
+      },
+    });
+    const result = await service.revoke({ operator: 'cli' }, options.deviceId);
+    if (!result.ok) throw Object.assign(new Error(result.message), { name: 'UserError' });
+    return { deviceId: result.deviceId, serials: result.serials };
+  });
+}
