@@ -140,7 +140,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   health.start();
   enrolment.start(() => uplink?.stats);
   const status = (): AgentStatus => ({
-    device: { id: enrolment.deviceId, version: VERSION, uptimeS: Math.round((Date.now() - startedAt) / 1000) },
+    device: {
+      id: enrolment.deviceId,
+      version: VERSION,
+      uptimeS: Math.round((Date.now() - startedAt) / 1000),
+    },
     central: brokerUrl,
     ingest: {
       udp: { ...udp.counters, port: udp.port, kernelDrops: readUdpKernelDrops(udp.port) ?? null },

@@ -132,81 +132,89 @@ const status = (deviceId: string, state: EnrolmentStatus['state'], extra: Partia
   body: { deviceId, state, pollAfterS: 0, ...extra } satisfies EnrolmentStatus,
 });
 
-t.test('pending → register with a CSR and the pairing code → poll → approved: files written, uplink started', async (t) => {
-  const dir = newDir();
-  let polls = 0;
-  let approvedCert = '';
-  const central = await fakeCentral(ca, async (req) => {
-    if (req.method === 'POST' && req.path === '/api/enrol/requests') {
-      const body = req.body as EnrolmentRequest;
-      return status(body.deviceId, 'pending', { message: 'waiting for an officer' });
-    }
-    const deviceId = decodeURIComponent(req.path.split('/').pop() ?? '');
-    if (++polls < 3) return status(deviceId, 'pending');
-    const register = central.seen[0]!.body as EnrolmentRequest;
-    approvedCert ||= await signCsr(ca, register.csrPem, 397);
-    return status(deviceId, 'approved', {
-      certificatePem: approvedCert,
-      caPem: ca.certPem,
-      brokerUrl: 'mqtts://broker.example:8883',
-      config: { privacyInternalAddresses: 'pseudonymise' },
+t.test(
+  'pending → register with a CSR and the pairing code → poll → approved: files written, uplink started',
+  async (t) => {
+    const dir = newDir();
+    let polls = 0;
+    let approvedCert = '';
+    const central = await fakeCentral(ca, async (req) => {
+      if (req.method === 'POST' && req.path === '/api/enrol/requests') {
+        const body = req.body as EnrolmentRequest;
+        return status(body.deviceId, 'pending', { message: 'waiting for an officer' });
+      }
+      const deviceId = decodeURIComponent(req.path.split('/').pop() ?? '');
+      if (++polls < 3) return status(deviceId, 'pending');
+      const register = central.seen[0]!.body as EnrolmentRequest;
+      approvedCert ||= await signCsr(ca, register.csrPem, 397);
+      return status(deviceId, 'approved', {
+        certificatePem: approvedCert,
+        caPem: ca.certPem,
+        brokerUrl: 'mqtts://broker.example:8883',
+        config: { privacyInternalAddresses: 'pseudonymise' },
+      });
     });
-  });
-  const credentials: (UplinkCredentials | undefined)[] = [];
-  const enrolment = new Enrolment(options(dir, central.url, (c) => credentials.push(c)));
-  t.teardown(() => enrolment.close());
+    const credentials: (UplinkCredentials | undefined)[] = [];
+    const enrolment = new Enrolment(options(dir, central.url, (c) => credentials.push(c)));
+    t.teardown(() => enrolment.close());
 
-  const pending = enrolment.view();
-  t.equal(pending.state, 'pending');
-  t.match(pending.deviceId, /^ca-[a-z2-7]{20}$/);
-  t.match(pending.pairingCode, /^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
-  t.match(pending.qr, /^cyberalarm-enrol:1\?/);
-  t.equal((statSync(join(dir, KEY_FILE)).mode & 0o777).toString(8), '600', 'the private key is 0600');
-  const saved = JSON.parse(readFileSync(join(dir, 'enrolment.json'), 'utf8'));
-  t.equal(saved.pairingCode, pending.pairingCode, 'the pairing code is persisted');
-  t.ok(Date.parse(saved.pairingCodeCreatedAt) > 0, 'with its creation time');
+    const pending = enrolment.view();
+    t.equal(pending.state, 'pending');
+    t.match(pending.deviceId, /^ca-[a-z2-7]{20}$/);
+    t.match(pending.pairingCode, /^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+    t.match(pending.qr, /^cyberalarm-enrol:1\?/);
+    t.equal((statSync(join(dir, KEY_FILE)).mode & 0o777).toString(8), '600', 'the private key is 0600');
+    const saved = JSON.parse(readFileSync(join(dir, 'enrolment.json'), 'utf8'));
+    t.equal(saved.pairingCode, pending.pairingCode, 'the pairing code is persisted');
+    t.ok(Date.parse(saved.pairingCodeCreatedAt) > 0, 'with its creation time');
 
-  enrolment.start();
-  await until('enrolled', () => (enrolment.current === 'enrolled' ? true : undefined));
-  const register = central.seen[0]!;
-  t.equal(register.method, 'POST');
-  const body = register.body as EnrolmentRequest;
-  t.equal(body.deviceId, pending.deviceId);
-  t.equal(body.pairingCode, pending.pairingCode);
-  t.equal(body.agentVersion, 'test');
-  const csr = new x509.Pkcs10CertificateRequest(body.csrPem);
-  t.equal(csr.subject, `CN=${pending.deviceId}`, 'the CSR names the device');
-  t.ok(await csr.verify(), 'the CSR is signed with the device key');
-  t.ok(central.seen.slice(1).every((s) => s.method === 'GET'), 'then it polls');
+    enrolment.start();
+    await until('enrolled', () => (enrolment.current === 'enrolled' ? true : undefined));
+    const register = central.seen[0]!;
+    t.equal(register.method, 'POST');
+    const body = register.body as EnrolmentRequest;
+    t.equal(body.deviceId, pending.deviceId);
+    t.equal(body.pairingCode, pending.pairingCode);
+    t.equal(body.agentVersion, 'test');
+    const csr = new x509.Pkcs10CertificateRequest(body.csrPem);
+    t.equal(csr.subject, `CN=${pending.deviceId}`, 'the CSR names the device');
+    t.ok(await csr.verify(), 'the CSR is signed with the device key');
+    t.ok(
+      central.seen.slice(1).every((s) => s.method === 'GET'),
+      'then it polls',
+    );
 
-  t.equal(credentials.length, 1, 'the uplink is started once');
-  t.equal(credentials[0]?.brokerUrl, 'mqtts://broker.example:8883', 'with the broker URL central sent');
-  t.equal(credentials[0]?.certPem, approvedCert);
-  t.equal(readFileSync(join(dir, CERT_FILE), 'utf8'), approvedCert);
-  t.equal(readFileSync(join(dir, CA_FILE), 'utf8'), ca.certPem);
-  t.equal((statSync(join(dir, CERT_FILE)).mode & 0o777).toString(8), '644');
-  const view = enrolment.view();
-  t.equal(view.state, 'enrolled');
-  t.equal(view.qr, undefined, 'no QR once enrolled');
-  t.equal(view.pairingCode, undefined);
-  enrolment.close();
+    t.equal(credentials.length, 1, 'the uplink is started once');
+    t.equal(credentials[0]?.brokerUrl, 'mqtts://broker.example:8883', 'with the broker URL central sent');
+    t.equal(credentials[0]?.certPem, approvedCert);
+    t.equal(readFileSync(join(dir, CERT_FILE), 'utf8'), approvedCert);
+    t.equal(readFileSync(join(dir, CA_FILE), 'utf8'), ca.certPem);
+    t.equal((statSync(join(dir, CERT_FILE)).mode & 0o777).toString(8), '644');
+    const view = enrolment.view();
+    t.equal(view.state, 'enrolled');
+    t.equal(view.qr, undefined, 'no QR once enrolled');
+    t.equal(view.pairingCode, undefined);
+    enrolment.close();
 
-  // A restart finds the certificate: enrolled at once, same broker, no request to central.
-  const before = central.seen.length;
-  const again: (UplinkCredentials | undefined)[] = [];
-  const restarted = new Enrolment(options(dir, central.url, (c) => again.push(c)));
-  t.teardown(() => restarted.close());
-  t.equal(restarted.current, 'enrolled');
-  t.equal(restarted.deviceId, pending.deviceId);
-  restarted.start();
-  t.equal(again[0]?.brokerUrl, 'mqtts://broker.example:8883');
-  await new Promise((r) => setTimeout(r, 50));
-  t.equal(central.seen.length, before, 'a certificate far from expiry is not renewed');
-});
+    // A restart finds the certificate: enrolled at once, same broker, no request to central.
+    const before = central.seen.length;
+    const again: (UplinkCredentials | undefined)[] = [];
+    const restarted = new Enrolment(options(dir, central.url, (c) => again.push(c)));
+    t.teardown(() => restarted.close());
+    t.equal(restarted.current, 'enrolled');
+    t.equal(restarted.deviceId, pending.deviceId);
+    restarted.start();
+    t.equal(again[0]?.brokerUrl, 'mqtts://broker.example:8883');
+    await new Promise((r) => setTimeout(r, 50));
+    t.equal(central.seen.length, before, 'a certificate far from expiry is not renewed');
+  },
+);
 
 t.test('a server whose certificate comes from another CA is refused (pinning)', async (t) => {
   const dir = newDir();
-  const impostor = await fakeCentral(otherCa, async (req) => status('x', 'pending', { path: req.path } as never));
+  const impostor = await fakeCentral(otherCa, async (req) =>
+    status('x', 'pending', { path: req.path } as never),
+  );
   const credentials: unknown[] = [];
   const enrolment = new Enrolment(options(dir, impostor.url, (c) => credentials.push(c)));
   t.teardown(() => enrolment.close());

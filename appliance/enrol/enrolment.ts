@@ -345,7 +345,10 @@ export class Enrolment {
     this.saveFile();
     writeFileAtomic(join(dir, CERT_FILE), certPem, 0o644);
     this.identity = { deviceId: this.deviceId, certPem, keyPem: this.keyPem, caPem };
-    this.options.logger.info({ deviceId: this.deviceId, notAfter: info.notAfter, kind }, 'certificate installed');
+    this.options.logger.info(
+      { deviceId: this.deviceId, notAfter: info.notAfter, kind },
+      'certificate installed',
+    );
     if (kind === 'approval') {
       this.detail = undefined;
       this.becomeEnrolled();
@@ -422,7 +425,10 @@ export class Enrolment {
     }
     this.lastContactAt = new Date(this.now()).toISOString();
     if (result.status.state === 'revoked') {
-      this.revoke(`central revoked this device${result.status.message ? `: ${result.status.message}` : ''}`, true);
+      this.revoke(
+        `central revoked this device${result.status.message ? `: ${result.status.message}` : ''}`,
+        true,
+      );
       return checkMs;
     }
     if (result.status.state !== 'approved') {
@@ -449,7 +455,10 @@ export class Enrolment {
     const threshold = this.options.refusalsBeforeRevoked ?? DEFAULT_REFUSALS;
     const verdict = this.watch.observe(stats);
     if (verdict.refusals >= threshold) {
-      this.revoke(`the broker refused this device's certificate ${verdict.refusals} times in a row (${stats.lastError})`, false);
+      this.revoke(
+        `the broker refused this device's certificate ${verdict.refusals} times in a row (${stats.lastError})`,
+        false,
+      );
       return;
     }
     const api = this.options.api;
@@ -483,14 +492,20 @@ export class Enrolment {
   }
 
   private saveFile(): void {
-    writeFileAtomic(join(this.options.identityDir, ENROLMENT_FILE), `${JSON.stringify(this.file, null, 2)}\n`, 0o600);
+    writeFileAtomic(
+      join(this.options.identityDir, ENROLMENT_FILE),
+      `${JSON.stringify(this.file, null, 2)}\n`,
+      0o600,
+    );
   }
 }
 
 function readEnrolmentFile(dir: string): EnrolmentFile {
   try {
     const value = JSON.parse(readFileSync(join(dir, ENROLMENT_FILE), 'utf8')) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as EnrolmentFile) : {};
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as EnrolmentFile)
+      : {};
   } catch {
     return {};
   }

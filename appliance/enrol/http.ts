@@ -103,7 +103,10 @@ export function parseStatus(text: string): ApiResult {
   for (const key of optionalStrings) {
     if (v[key] !== undefined && typeof v[key] !== 'string') return { ok: false, error: `${key} is not text` };
   }
-  if (v.config !== undefined && (typeof v.config !== 'object' || v.config === null || Array.isArray(v.config)))
+  if (
+    v.config !== undefined &&
+    (typeof v.config !== 'object' || v.config === null || Array.isArray(v.config))
+  )
     return { ok: false, error: 'config is not an object' };
   const pollAfterS = typeof v.pollAfterS === 'number' && Number.isFinite(v.pollAfterS) ? v.pollAfterS : 0;
   return { ok: true, status: { ...(v as unknown as EnrolmentStatus), pollAfterS } };

@@ -12,7 +12,11 @@ export interface HealthSample {
   readonly version: string;
   /** Whole-machine CPU load, percent. */
   readonly cpuLoadPercent: number | null;
-  readonly memory: { readonly totalBytes: number; readonly availableBytes: number; readonly usedPercent: number } | null;
+  readonly memory: {
+    readonly totalBytes: number;
+    readonly availableBytes: number;
+    readonly usedPercent: number;
+  } | null;
   /** The filesystem holding the data directory (or the fullest, when it cannot be told). */
   readonly disk: {
     readonly mount: string;

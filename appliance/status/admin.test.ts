@@ -47,7 +47,11 @@ t.test('sessions expire; guessing is throttled', async (t) => {
   now += SESSION_TTL_MS + 1;
   t.notOk(auth.isValidSession(set.token), 'expired');
   for (let i = 0; i < 10; i++) t.match(await auth.signIn(`guess ${i}`), { reason: 'wrong' });
-  t.match(await auth.signIn('correct horse battery'), { ok: false, reason: 'throttled' }, 'even the right one');
+  t.match(
+    await auth.signIn('correct horse battery'),
+    { ok: false, reason: 'throttled' },
+    'even the right one',
+  );
   now += 10 * 60_000 + 1;
   t.ok((await auth.signIn('correct horse battery')).ok, 'the window passes');
 });

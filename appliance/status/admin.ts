@@ -16,8 +16,9 @@ export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 256;
 export const SESSION_TTL_MS = 12 * 3600_000;
 const MAX_SESSIONS = 64;
-/** scrypt cost: N=2^15, r=8 (32 MiB, ~50-100 ms on a Pi 4) — above OWASP's N=2^17/r=8/p=1 floor for
- * memory×time is out of reach on a 1 GiB appliance; the throttle below bounds guessing instead. */
+/** scrypt N=2^15, r=8, p=1: 32 MiB and a few hundred ms on a Pi-class appliance. OWASP's first choice
+ * is N=2^17 (128 MiB), too much memory to spend per sign-in on a 1 GiB box; the global throttle below
+ * bounds online guessing, and admin.json is readable by root only. */
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, maxmem: 64 * 1024 * 1024 } as const;
 /** After this many failures within the window, sign-in is refused until the window passes. */
 const MAX_FAILURES = 10;
@@ -34,7 +35,9 @@ interface AdminFile {
   readonly setAt: string;
 }
 
-export type SignInResult = { ok: true; token: string } | { ok: false; reason: 'wrong' | 'throttled' | 'unset' };
+export type SignInResult =
+  | { ok: true; token: string }
+  | { ok: false; reason: 'wrong' | 'throttled' | 'unset' };
 
 export class AdminAuth {
   private admin: AdminFile | undefined;
@@ -55,7 +58,9 @@ export class AdminAuth {
   }
 
   /** First visit only: refuses once a password exists. Returns a session, or why not. */
-  async setInitialPassword(password: string): Promise<{ ok: true; token: string } | { ok: false; reason: string }> {
+  async setInitialPassword(
+    password: string,
+  ): Promise<{ ok: true; token: string } | { ok: false; reason: string }> {
     if (this.admin) return { ok: false, reason: 'the admin password is already set' };
     const problem = passwordProblem(password);
     if (problem) return { ok: false, reason: problem };
@@ -160,7 +165,12 @@ function readAdminFile(path: string): AdminFile | undefined {
   } catch {
     return undefined;
   }
-  const v = JSON.parse(text) as Partial<AdminFile>;
+  let v: Partial<AdminFile> = {};
+  try {
+    v = JSON.parse(text) as Partial<AdminFile>;
+  } catch {
+    /* reported below */
+  }
   if (v.algorithm !== 'scrypt' || typeof v.salt !== 'string' || typeof v.hash !== 'string' || !v.N) {
     // A damaged file must not silently reopen "set the password on first visit" to the whole LAN.
     throw new Error(`${path} is not a valid admin password file; remove it to set a new password`);

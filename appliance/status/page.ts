@@ -6,7 +6,7 @@
  * shows as text.
  */
 import type { ConnectionEvent } from '../../protocol/event.js';
-import { type SyslogTarget, renderSetupHelp } from './help.js';
+import { renderSetupHelp, type SyslogTarget } from './help.js';
 import { escapeHtml } from './html.js';
 import type { AgentStatus, PublicStatus } from './status.js';
 
@@ -213,7 +213,10 @@ enrolled, the last batch it sent shows here, decoded exactly as central reads it
   }
   const head = SENT_COLUMNS.map((c) => `<th>${e(c)}</th>`).join('');
   const rows = sent.sample
-    .map((ev) => `<tr>${SENT_COLUMNS.map((c) => `<td>${e(ev[c] === undefined ? '' : String(ev[c]))}</td>`).join('')}</tr>`)
+    .map(
+      (ev) =>
+        `<tr>${SENT_COLUMNS.map((c) => `<td>${e(ev[c] === undefined ? '' : String(ev[c]))}</td>`).join('')}</tr>`,
+    )
     .join('');
   return `<section id="sent"><h2>What leaves this box</h2>
 <p>The last batch sent: seq ${sent.seq} at ${e(sent.sentAt)} on <code>${e(sent.topic)}</code>, ${sent.payloadBytes} bytes,

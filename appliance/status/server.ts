@@ -155,7 +155,8 @@ export async function buildStatusApp(
     { preHandler: checkOrigin },
     async (req, reply) => {
       const password = String(req.body?.password ?? '');
-      if (password !== String(req.body?.confirm ?? '')) return page(req, reply, 'The two passwords differ.', 400);
+      if (password !== String(req.body?.confirm ?? ''))
+        return page(req, reply, 'The two passwords differ.', 400);
       const result = await auth.setInitialPassword(password);
       if (!result.ok) return page(req, reply, `Password not set: ${result.reason}.`, 400);
       startSession(reply, result.token);

@@ -47,7 +47,12 @@ export interface PublicStatus {
 
 export function publicStatus(s: AgentStatus): PublicStatus {
   const { errors: _errors, ...health } = s.health;
-  return { device: { id: s.device.id, version: s.device.version }, enrolment: s.enrolment, health, full: false };
+  return {
+    device: { id: s.device.id, version: s.device.version },
+    enrolment: s.enrolment,
+    health,
+    full: false,
+  };
 }
 
 export function statusMetrics(s: AgentStatus): Metric[] {
@@ -151,10 +156,22 @@ export function statusMetrics(s: AgentStatus): Metric[] {
       'Accepted events evicted (outbox full) or lost to failed writes; each reported to central in a loss record',
       s.outbox.lostEvents,
     ),
-    counter('cyberalarm_outbox_evicted_batches_total', 'Batches evicted at maxOutboxBytes', s.outbox.evictedBatches),
-    gauge('cyberalarm_outbox_bytes', 'Bytes stored in the outbox (payloads + per-batch overhead)', s.outbox.depthBytes),
+    counter(
+      'cyberalarm_outbox_evicted_batches_total',
+      'Batches evicted at maxOutboxBytes',
+      s.outbox.evictedBatches,
+    ),
+    gauge(
+      'cyberalarm_outbox_bytes',
+      'Bytes stored in the outbox (payloads + per-batch overhead)',
+      s.outbox.depthBytes,
+    ),
     gauge('cyberalarm_outbox_max_bytes', 'Bound on the outbox in bytes', s.outbox.maxOutboxBytes),
-    gauge('cyberalarm_outbox_ok', '1 when the outbox state is ok (not full, read-only or failing)', s.outbox.state === 'ok' ? 1 : 0),
+    gauge(
+      'cyberalarm_outbox_ok',
+      '1 when the outbox state is ok (not full, read-only or failing)',
+      s.outbox.state === 'ok' ? 1 : 0,
+    ),
     gauge(
       'cyberalarm_outbox_loss_records_pending',
       'Loss records not yet acknowledged by central',
@@ -171,7 +188,11 @@ export function statusMetrics(s: AgentStatus): Metric[] {
     counter('cyberalarm_uplink_published_batches_total', 'Batches published', s.uplink.publishedBatches),
     counter('cyberalarm_uplink_bytes_total', 'Payload bytes published', s.uplink.bytesSent),
     counter('cyberalarm_uplink_wire_bytes_total', 'MQTT PUBLISH packet bytes sent', s.uplink.wireBytes),
-    counter('cyberalarm_uplink_throttled_total', 'Times the drain rate held the backlog back', s.uplink.throttled),
+    counter(
+      'cyberalarm_uplink_throttled_total',
+      'Times the drain rate held the backlog back',
+      s.uplink.throttled,
+    ),
   ];
 }
 

@@ -1,0 +1,225 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { formatEnrolmentQr, parseEnrolmentQr } from '../../provisioning/enrolment.js';
+import type { EnrolmentView } from '../enrol/enrolment.js';
+import { buildStatusApp, SESSION_COOKIE } from './server.js';
+import { type AgentStatus, notRunningUplinkStats } from './status.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ca-status-'));
+t.teardown(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+const HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>';
+const qrFields = {
+  deviceId: 'ca-abcdefghijklmnopqrst',
+  pairingCode: 'ABCD-EFGH',
+  fingerprint: Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(
+    ':',
+  ),
+  centralUrl: 'https://central.example:8443',
+};
+const pendingView: EnrolmentView = {
+  state: 'pending',
+  deviceId: qrFields.deviceId,
+  fingerprint: qrFields.fingerprint,
+  centralUrl: qrFields.centralUrl,
+  pairingCode: qrFields.pairingCode,
+  qr: formatEnrolmentQr(qrFields),
+};
+
+/** Enough of a status for the page and the API (the fields they read). */
+function fakeStatus(enrolment: EnrolmentView = pendingView): AgentStatus {
+  return {
+    device: { id: enrolment.deviceId, version: '9.9.9', uptimeS: 5 },
+    central: '',
+    ingest: {
+      udp: { messages: 1, truncated: 0, port: 5514, receiveBufferBytes: 0, kernelDrops: 0 },
+      tcp: { messages: 0, truncated: 0, port: 5515, refused: 0, idleClosed: 0, framingErrors: 0 },
+    },
+    pipeline: {
+      received: 1,
+      parsed: 0,
+      unparsed: 1,
+      rateLimited: 0,
+      byTransport: {},
+      byFamily: {},
+      unparsedReasons: {},
+    },
+    sources: [
+      {
+        source: '192.0.2.1',
+        messages: 1,
+        bytes: 10,
+        parsed: 0,
+        unparsed: 1,
+        rateLimited: 0,
+        truncated: 0,
+        firstSeen: '2025-01-01T00:00:00.000Z',
+        lastSeen: '2025-01-01T00:00:00.000Z',
+        unparsedSamples: [`hello ${HOSTILE}`],
+      },
+    ],
+    outbox: {
+      state: 'ok',
+      depthBatches: 0,
+      depthEvents: 7,
+      depthBytes: 0,
+      maxOutboxBytes: 1,
+      acceptedEvents: 7,
+      ackedEvents: 0,
+      writeErrors: 0,
+      lostEvents: 0,
+      lossRecordsPending: [],
+    },
+    uplink: notRunningUplinkStats(),
+    enrolment,
+    health: {
+      sampledAt: '2025-01-01T00:00:00.000Z',
+      version: '9.9.9',
+      cpuLoadPercent: 3,
+      memory: null,
+      disk: null,
+      temperatureC: null,
+      uptimeS: 100,
+      errors: ['fsSize: secret path /x'],
+    },
+    sent: null,
+  } as unknown as AgentStatus;
+}
+
+async function app(status: () => AgentStatus = () => fakeStatus()) {
+  const built = await buildStatusApp({ getStatus: status, dataDir: mkdtempSync(join(root, `s${n++}-`)) });
+  t.teardown(built.close);
+  return built.app;
+}
+
+const LAN = '192.168.1.50';
+
+t.test('/api/status carries the exact QR text, which parseEnrolmentQr accepts', async (t) => {
+  const a = await app();
+  for (const remoteAddress of ['127.0.0.1', LAN]) {
+    const res = await a.inject({ url: '/api/status', remoteAddress });
+    const body = res.json() as { enrolment: EnrolmentView };
+    t.equal(body.enrolment.state, 'pending');
+    t.equal(body.enrolment.qr, pendingView.qr, `from ${remoteAddress}`);
+    t.same(parseEnrolmentQr(body.enrolment.qr ?? ''), qrFields, 'the QR text parses to what the page shows');
+    t.equal(body.enrolment.pairingCode, 'ABCD-EFGH');
+    t.equal(body.enrolment.fingerprint, qrFields.fingerprint);
+  }
+  const svg = await a.inject({ url: '/api/enrolment/qr.svg', remoteAddress: LAN });
+  t.equal(svg.statusCode, 200);
+  t.match(svg.body, /^<svg/);
+});
+
+t.test('the LAN sees enrolment and basic health only; the box itself sees everything', async (t) => {
+  const a = await app();
+  const lan = (await a.inject({ url: '/api/status', remoteAddress: LAN })).json();
+  t.equal(lan.full, false);
+  t.ok(lan.health.cpuLoadPercent !== undefined);
+  for (const hidden of ['sources', 'outbox', 'uplink', 'pipeline', 'ingest', 'sent'])
+    t.notOk(hidden in lan, `${hidden} hidden from the LAN`);
+  t.notOk('errors' in lan.health, 'probe errors hidden');
+  const local = (await a.inject({ url: '/api/status', remoteAddress: '::1' })).json();
+  t.equal(local.outbox.acceptedEvents, 7, 'loopback gets the counters the harness reads');
+  t.equal(local.sources.length, 1);
+  t.equal((await a.inject({ url: '/metrics', remoteAddress: LAN })).statusCode, 401);
+  const metrics = await a.inject({ url: '/metrics', remoteAddress: '127.0.0.1' });
+  t.match(metrics.body, /cyberalarm_enrolment_state\{state="pending"\} 1/);
+
+  const page = (await a.inject({ url: '/', remoteAddress: LAN })).body;
+  t.match(page, /data-testid="enrolment-qr"/, 'the QR is public');
+  t.match(page, /<svg/, 'server-rendered SVG');
+  t.match(page, /ABCD-EFGH/);
+  t.match(page, /ca-abcdefghijklmnopqrst/);
+  t.notMatch(page, /192\.0\.2\.1/, 'sources need the password');
+  t.match(page, /Set the admin password/);
+  t.notMatch(page, /<script/i, 'no script anywhere');
+});
+
+t.test('log text is escaped on the page', async (t) => {
+  const a = await app();
+  const res = await a.inject({ url: '/', remoteAddress: '127.0.0.1' });
+  t.match(res.headers['content-security-policy'], /default-src 'none'/);
+  t.notMatch(res.body, /<script>alert/);
+  t.notMatch(res.body, /<img src=x/);
+  t.match(res.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&lt;img src=x onerror=alert\(2\)&gt;/);
+});
+
+t.test('first visit sets the password; the session shows the rest; POSTs need this origin', async (t) => {
+  const a = await app();
+  const form = (password: string, confirm = password) =>
+    `password=${encodeURIComponent(password)}&confirm=${encodeURIComponent(confirm)}`;
+  const post = (url: string, payload: string, headers: Record<string, string> = {}) =>
+    a.inject({
+      method: 'POST',
+      url,
+      payload,
+      remoteAddress: LAN,
+      headers: { host: 'box.lan:8080', 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+  t.equal((await post('/setup', form('correct horse battery'))).statusCode, 403, 'no Origin: refused');
+  t.equal(
+    (await post('/setup', form('correct horse battery'), { origin: 'http://evil.example' })).statusCode,
+    403,
+    'another origin: refused',
+  );
+  const own = { origin: 'http://box.lan:8080' };
+  t.equal((await post('/setup', form('correct horse battery', 'different one!'), own)).statusCode, 400);
+  const set = await post('/setup', form('correct horse battery'), own);
+  t.equal(set.statusCode, 303);
+  const cookie = set.cookies.find((c) => c.name === SESSION_COOKIE);
+  t.ok(cookie, 'a session cookie');
+  t.equal(cookie?.httpOnly, true);
+  t.equal(cookie?.sameSite, 'Strict');
+  t.equal((await post('/setup', form('another password!'), own)).statusCode, 400, 'set once only');
+
+  const signedIn = await a.inject({
+    url: '/',
+    remoteAddress: LAN,
+    cookies: { [SESSION_COOKIE]: cookie?.value ?? '' },
+  });
+  t.match(signedIn.body, /192\.0\.2\.1/, 'sources shown to the admin');
+  t.match(signedIn.body, /data-testid="uplink-state"/);
+  t.match(signedIn.body, /Sign out/);
+  const api = await a.inject({
+    url: '/api/status',
+    remoteAddress: LAN,
+    cookies: { [SESSION_COOKIE]: cookie?.value ?? '' },
+  });
+  t.equal(api.json().sources.length, 1, 'and the full API');
+
+  t.equal((await post('/login', 'password=wrong+password', own)).statusCode, 401);
+  const login = await post('/login', `password=${encodeURIComponent('correct horse battery')}`, own);
+  t.equal(login.statusCode, 303);
+  t.ok(login.cookies.some((c) => c.name === SESSION_COOKIE && c.value));
+  const out = await post('/logout', '', { ...own, cookie: `${SESSION_COOKIE}=${cookie?.value}` });
+  t.equal(out.statusCode, 303);
+  const after = await a.inject({
+    url: '/',
+    remoteAddress: LAN,
+    cookies: { [SESSION_COOKIE]: cookie?.value ?? '' },
+  });
+  t.notMatch(after.body, /192\.0\.2\.1/, 'signed out');
+  t.match(after.body, /Sign in/);
+});
+
+t.test('enrolled and revoked: no QR; the state is shown', async (t) => {
+  const enrolled: EnrolmentView = {
+    state: 'enrolled',
+    deviceId: 'dev-1',
+    fingerprint: 'AA:BB',
+    centralUrl: '',
+  };
+  let view = enrolled;
+  const a = await app(() => fakeStatus(view));
+  let page = (await a.inject({ url: '/', remoteAddress: LAN })).body;
+  t.match(page, /data-testid="enrolment-state">Enrolled/);
+  t.notMatch(page, /enrolment-qr/);
+  t.equal((await a.inject({ url: '/api/enrolment/qr.svg' })).statusCode, 404);
+  view = { ...enrolled, state: 'revoked', detail: 'central revoked this device: <b>x</b>' };
+  page = (await a.inject({ url: '/', remoteAddress: LAN })).body;
+  t.match(page, /data-testid="enrolment-state">Revoked/);
+  t.match(page, /&lt;b&gt;x&lt;\/b&gt;/, 'central text escaped too');
+});
