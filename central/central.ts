@@ -113,7 +113,8 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
   const enrolment = new EnrolmentService({
     db,
     ca,
-    brokerUrl: (portalHost) => config.publicBrokerUrl || `mqtts://${portalHost}:${brokerPort ?? config.brokerPort}`,
+    brokerUrl: (portalHost) =>
+      config.publicBrokerUrl || `mqtts://${portalHost}:${brokerPort ?? config.brokerPort}`,
     pairingTtlMs: config.pairingCodeTtlDays * 86_400_000,
     onRevoked: async (deviceId) => {
       revoked.add(deviceId);

@@ -140,7 +140,10 @@ device
   .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
   .action((opts: { id: string; dataDir: string; db: string }) =>
     runCommand('cyberalarm-central device revoke', async () => {
-      printJsonLine({ event: 'revoked', ...(await revokeDevice({ dataDir: opts.dataDir, db: opts.db, deviceId: opts.id })) });
+      printJsonLine({
+        event: 'revoked',
+        ...(await revokeDevice({ dataDir: opts.dataDir, db: opts.db, deviceId: opts.id })),
+      });
     }),
   );
 
@@ -148,7 +151,9 @@ program
   .command('officer')
   .description('police officer accounts for the portal')
   .command('add')
-  .description('create an officer (and the force if new); prints a one-time password and the TOTP otpauth:// URI')
+  .description(
+    'create an officer (and the force if new); prints a one-time password and the TOTP otpauth:// URI',
+  )
   .requiredOption('--username <name>', 'sign-in name (letters, digits, . _ -)')
   .requiredOption('--force <id>', 'police force id; the officer sees and enrols devices of this force only')
   .option('--region <id>', 'region of the force, when the force is new')

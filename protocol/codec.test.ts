@@ -331,7 +331,10 @@ t.test('compressed payloads are bounded: zip bombs, corrupt streams and nesting 
   t.equal(reasonOf(bomb), 'compression: too large');
   t.ok(Date.now() - started < 2000, 'refused quickly');
   t.equal(reasonOf(wrap(Buffer.from('not brotli at all'))), 'compression: corrupt');
-  t.equal(reasonOf(wrap(brotliCompressSync(encodeBatch(sampleBatch())), 0x07)), 'compression: unknown algorithm');
+  t.equal(
+    reasonOf(wrap(brotliCompressSync(encodeBatch(sampleBatch())), 0x07)),
+    'compression: unknown algorithm',
+  );
   t.equal(reasonOf(Uint8Array.from([COMPRESSED_MARKER])), 'compression: unknown algorithm');
   const inner = compressBatchPayload(encodeBatch(sampleBatch(500)));
   t.equal(reasonOf(wrap(brotliCompressSync(inner))), CBOR_REASONS.tag, 'compression inside compression');

@@ -177,7 +177,8 @@ export function decodeLossRecord(payload: Uint8Array): DecodeLossResult {
     }
     if (!lossChecker.Check(value)) {
       const first = lossChecker.Errors(value).First();
-      const reason = first === undefined ? 'schema: invalid' : `schema: ${first.path || '/'} ${first.message}`;
+      const reason =
+        first === undefined ? 'schema: invalid' : `schema: ${first.path || '/'} ${first.message}`;
       return { ok: false, reason: reason.slice(0, MAX_REASON_CHARS) };
     }
     if (value.last_seq < value.first_seq) return { ok: false, reason: 'loss: seq range reversed' };

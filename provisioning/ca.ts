@@ -300,7 +300,8 @@ export async function createCrl(
     ],
     entries: revoked.map((r) => ({ serialNumber: r.serialNumber, revocationDate: r.revokedAt })),
   });
-  return crl.toString('pem');
+  // OpenSSL (and so Mosquitto) reads only the `X509 CRL` PEM label, not the library's `CRL`.
+  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
 }
 
 /** DER INTEGER for a non-negative safe integer. */

@@ -70,49 +70,59 @@ async function settled(agent: AgentProc, parsed: number): Promise<FullStatus> {
   );
 }
 
-t.test('central down for 10 minutes of ingest (compressed in time): zero loss, zero duplicates', async (t) => {
-  let central = await startCentralProcess(join(dir, 'central-a'));
-  t.teardown(() => central.kill());
-  const agentDir = join(dir, 'agent-a');
-  await issueDevice(central.dataDir, 'sf-outage', join(agentDir, 'identity'));
-  const agent = await startAgentProcess(
-    agentDir,
-    join(agentDir, 'identity'),
-    `mqtts://localhost:${central.brokerPort}`,
-  );
-  t.teardown(() => agent.kill());
+t.test(
+  'central down for 10 minutes of ingest (compressed in time): zero loss, zero duplicates',
+  async (t) => {
+    let central = await startCentralProcess(join(dir, 'central-a'));
+    t.teardown(() => central.kill());
+    const agentDir = join(dir, 'agent-a');
+    await issueDevice(central.dataDir, 'sf-outage', join(agentDir, 'identity'));
+    const agent = await startAgentProcess(
+      agentDir,
+      join(agentDir, 'identity'),
+      `mqtts://localhost:${central.brokerPort}`,
+    );
+    t.teardown(() => agent.kill());
 
-  const before = generateTraffic(2000, { seed: 21, noiseShare: 0 });
-  await replay(before, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: 5000 });
-  await waitFor(
-    'the first events to reach central',
-    async () => ((await central.stats()).stored >= 2000 ? true : undefined),
-    30_000,
-  );
-  await central.kill();
+    const before = generateTraffic(2000, { seed: 21, noiseShare: 0 });
+    await replay(before, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: 5000 });
+    await waitFor(
+      'the first events to reach central',
+      async () => ((await central.stats()).stored >= 2000 ? true : undefined),
+      30_000,
+    );
+    await central.kill();
 
-  // 10 minutes at 100 lines/s, replayed at 10,000 lines/s while central is down.
-  const outage = generateTraffic(60_000, { seed: 22, noiseShare: 0 });
-  await replay(outage, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: 10_000 });
-  const during = await settled(agent, 62_000);
-  t.equal(during.uplink.state === 'connected', false, 'the agent noticed central was gone');
-  t.ok(during.outbox.depthEvents >= 60_000, `the backlog waits in the outbox (${during.outbox.depthEvents})`);
-  t.equal(during.outbox.lostEvents, 0, 'nothing evicted');
+    // 10 minutes at 100 lines/s, replayed at 10,000 lines/s while central is down.
+    const outage = generateTraffic(60_000, { seed: 22, noiseShare: 0 });
+    await replay(outage, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: 10_000 });
+    const during = await settled(agent, 62_000);
+    t.equal(during.uplink.state === 'connected', false, 'the agent noticed central was gone');
+    t.ok(
+      during.outbox.depthEvents >= 60_000,
+      `the backlog waits in the outbox (${during.outbox.depthEvents})`,
+    );
+    t.equal(during.outbox.lostEvents, 0, 'nothing evicted');
 
-  central = await restartCentral(central);
-  const done = await waitFor(
-    'the backlog to drain into central',
-    async () => {
-      const [a, c] = await Promise.all([fullStatus(agent), central.stats()]);
-      return a.outbox.depthEvents === 0 && c.stored >= a.outbox.acceptedEvents ? { a, c } : undefined;
-    },
-    120_000,
-  );
-  t.equal(done.a.outbox.acceptedEvents, done.a.pipeline.parsed, 'every parsed event was accepted');
-  t.equal(done.c.stored, done.a.outbox.acceptedEvents, 'central stored every accepted event exactly once');
-  t.equal(done.c.batches, done.a.outbox.acceptedBatches, 'one stored batch per sealed batch: no duplicates');
-  t.equal(done.c.quarantined, 0, 'nothing quarantined');
-});
+    central = await restartCentral(central);
+    const done = await waitFor(
+      'the backlog to drain into central',
+      async () => {
+        const [a, c] = await Promise.all([fullStatus(agent), central.stats()]);
+        return a.outbox.depthEvents === 0 && c.stored >= a.outbox.acceptedEvents ? { a, c } : undefined;
+      },
+      120_000,
+    );
+    t.equal(done.a.outbox.acceptedEvents, done.a.pipeline.parsed, 'every parsed event was accepted');
+    t.equal(done.c.stored, done.a.outbox.acceptedEvents, 'central stored every accepted event exactly once');
+    t.equal(
+      done.c.batches,
+      done.a.outbox.acceptedBatches,
+      'one stored batch per sealed batch: no duplicates',
+    );
+    t.equal(done.c.quarantined, 0, 'nothing quarantined');
+  },
+);
 
 t.test('SIGKILL 20 times under load: every accepted event stored exactly once', async (t) => {
   const central = await startCentralProcess(join(dir, 'central-b'));
@@ -177,7 +187,9 @@ t.test('a tiny maxOutboxBytes evicts; the loss record reaches central and the st
   t.equal(full.outbox.state, 'full', 'the status API says the outbox is full');
   t.ok(full.outbox.evictedEvents > 0, `events were evicted (${full.outbox.evictedEvents})`);
   t.equal(full.outbox.lostEvents, full.outbox.evictedEvents);
-  t.match(full.outbox.lossRecordsPending, [{ reason: 'evicted: outbox full', events: full.outbox.evictedEvents }]);
+  t.match(full.outbox.lossRecordsPending, [
+    { reason: 'evicted: outbox full', events: full.outbox.evictedEvents },
+  ]);
   t.equal(
     full.outbox.depthEvents + full.outbox.evictedEvents,
     full.outbox.acceptedEvents,

@@ -164,7 +164,13 @@ t.test('a tiny maxOutboxBytes evicts the oldest batches and records the loss dur
 
 t.test('a loss record that grew after it was sent is not forgotten by the older ack', async (t) => {
   const dir = tempDir(t);
-  const outbox = new Outbox({ dataDir: dir, deviceId: 'dev-1', batchMaxEvents: 50, batchMaxDelayMs: 1000, maxOutboxBytes: 3000 });
+  const outbox = new Outbox({
+    dataDir: dir,
+    deviceId: 'dev-1',
+    batchMaxEvents: 50,
+    batchMaxDelayMs: 1000,
+    maxOutboxBytes: 3000,
+  });
   for (let i = 0; i < 500; i++) outbox.append(event(i));
   await outbox.flush();
   const sent = outbox.pendingLosses()[0]!;
@@ -179,7 +185,13 @@ t.test('a loss record that grew after it was sent is not forgotten by the older 
 
 t.test('in-flight batches are not evicted', async (t) => {
   const dir = tempDir(t);
-  const outbox = new Outbox({ dataDir: dir, deviceId: 'dev-1', batchMaxEvents: 50, batchMaxDelayMs: 1000, maxOutboxBytes: 3000 });
+  const outbox = new Outbox({
+    dataDir: dir,
+    deviceId: 'dev-1',
+    batchMaxEvents: 50,
+    batchMaxDelayMs: 1000,
+    maxOutboxBytes: 3000,
+  });
   for (let i = 0; i < 100; i++) outbox.append(event(i));
   await outbox.flush();
   const first = outbox.peek(-1, 1)[0]!.seq;
@@ -195,21 +207,21 @@ t.test(
   'a read-only data directory: no crash, clear state, events counted lost and reported',
   { skip: process.getuid?.() === 0 ? 'root ignores directory permissions' : false },
   async (t) => {
-  const { chmodSync } = await import('node:fs');
-  const dir = tempDir(t);
-  chmodSync(dir, 0o500);
-  t.teardown(() => chmodSync(dir, 0o700));
-  const outbox = new Outbox({ dataDir: dir, deviceId: 'dev-1', batchMaxEvents: 10, batchMaxDelayMs: 1000 });
-  t.equal(outbox.stats().state, 'read-only');
-  t.match(outbox.stats().stateMessage, /EACCES|permission/i);
-  for (let i = 0; i < 25; i++) outbox.append(event(i));
-  await outbox.flush();
-  const stats = outbox.stats();
-  t.equal(stats.acceptedEvents, 0, 'nothing counted as accepted');
-  t.equal(stats.lostEvents, 25, 'every event counted as lost');
-  t.match(outbox.pendingLosses()[0]?.record, { reason: 'write failed: read-only', events: 25, batches: 3 });
-  t.same(outbox.peek(-1, 10), []);
-  await outbox.close();
+    const { chmodSync } = await import('node:fs');
+    const dir = tempDir(t);
+    chmodSync(dir, 0o500);
+    t.teardown(() => chmodSync(dir, 0o700));
+    const outbox = new Outbox({ dataDir: dir, deviceId: 'dev-1', batchMaxEvents: 10, batchMaxDelayMs: 1000 });
+    t.equal(outbox.stats().state, 'read-only');
+    t.match(outbox.stats().stateMessage, /EACCES|permission/i);
+    for (let i = 0; i < 25; i++) outbox.append(event(i));
+    await outbox.flush();
+    const stats = outbox.stats();
+    t.equal(stats.acceptedEvents, 0, 'nothing counted as accepted');
+    t.equal(stats.lostEvents, 25, 'every event counted as lost');
+    t.match(outbox.pendingLosses()[0]?.record, { reason: 'write failed: read-only', events: 25, batches: 3 });
+    t.same(outbox.peek(-1, 10), []);
+    await outbox.close();
   },
 );
 

@@ -176,7 +176,8 @@ export class Outbox {
       lostBatches: 0,
       ...saved,
     };
-    for (const record of savedLoss ?? []) this.losses.set(record.reason, { version: ++this.lossVersion, record });
+    for (const record of savedLoss ?? [])
+      this.losses.set(record.reason, { version: ++this.lossVersion, record });
     if (this.batches) {
       for (const { value } of this.batches.getRange({})) {
         this.depthBatches++;
@@ -295,7 +296,10 @@ export class Outbox {
             this.evictedEvents += evicted.events;
             this.state.lostBatches += evicted.batches;
             this.state.lostEvents += evicted.events;
-            this.setHealth('full', `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`);
+            this.setHealth(
+              'full',
+              `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`,
+            );
             for (const listener of this.lossListeners) listener();
           } else if (this.health !== 'ok' && this.depthBytes < this.maxBytes * 0.9) {
             this.setHealth('ok', undefined);
@@ -327,11 +331,18 @@ export class Outbox {
       this.depthBytes -= value.payload.length + BATCH_OVERHEAD_BYTES;
       freedBatches++;
       freedEvents += value.events;
-      this.mergeLoss('evicted: outbox full', { seq: key, events: value.events, created: value.created ?? this.now() });
+      this.mergeLoss('evicted: outbox full', {
+        seq: key,
+        events: value.events,
+        created: value.created ?? this.now(),
+      });
     }
     if (freedBatches === 0) return undefined;
     try {
-      meta.put('loss', [...this.losses.values()].map((l) => l.record));
+      meta.put(
+        'loss',
+        [...this.losses.values()].map((l) => l.record),
+      );
     } catch (err) {
       this.losses.clear();
       for (const [k, v] of lossesBefore) this.losses.set(k, v);
@@ -505,8 +516,14 @@ function diskErrorKind(err: unknown): 'full' | 'read-only' | 'other' {
   const e = err as { code?: string | number; message?: string } | undefined;
   const code = e?.code;
   const message = e?.message ?? '';
-  if (code === 'ENOSPC' || code === -30792 || /MDB_MAP_FULL|ENOSPC|No space left/i.test(message)) return 'full';
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || /EROFS|read-only|EACCES|permission denied/i.test(message))
+  if (code === 'ENOSPC' || code === -30792 || /MDB_MAP_FULL|ENOSPC|No space left/i.test(message))
+    return 'full';
+  if (
+    code === 'EROFS' ||
+    code === 'EACCES' ||
+    code === 'EPERM' ||
+    /EROFS|read-only|EACCES|permission denied/i.test(message)
+  )
     return 'read-only';
   return 'other';
 }

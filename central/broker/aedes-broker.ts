@@ -174,7 +174,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   broker.on('clientDisconnect', (client) => {
     const identity = identities.get(client);
-    if (identity?.kind === 'device' && devices.get(identity.deviceId) === client) devices.delete(identity.deviceId);
+    if (identity?.kind === 'device' && devices.get(identity.deviceId) === client)
+      devices.delete(identity.deviceId);
   });
   broker.on('clientError', (client, err) => {
     logger.debug({ client: client.id, err: err.message }, 'client error');

@@ -4,8 +4,9 @@
  * - Undecodable or hostile payloads, and batches naming another device than the authenticated
  *   identity (topic/certificate), go to quarantine with a sample, and the device's bad_batches
  *   counter goes up. They are acknowledged: redelivering them would never succeed.
- * - A good batch is stored in ONE transaction: the batches row (unique on device and sequence) is
- *   inserted first; if it already exists the batch is a duplicate and nothing else is written.
+ * - A good batch is stored atomically (one statement): the batches row (unique on device and
+ *   sequence) is inserted first; if it already exists the batch is a duplicate and nothing else is
+ *   written.
  * - Database errors propagate: the caller does not acknowledge, the broker/device redelivers.
  *
  * Events go in with one INSERT … SELECT FROM unnest(column arrays) per batch rather than multi-row
@@ -15,18 +16,20 @@
  * at ~56,000 events/s against ~29,000 events/s for the VALUES inserts alone; on PostgreSQL 15 the
  * two were level (~62,000 events/s), so unnest wins where it matters and costs nothing elsewhere.
  *
- * The same statement adds the batch to the report rollups (migration 004), only for a new batch, so
- * a duplicate never counts twice. Measured by `bench/central-queries.ts` (500-event batches of
- * mostly distinct sources, rollup tables holding 30 days of one force, a loaded 2-core box):
- * storeBatch ~40-47 ms p50 on both engines against ~6-9 ms for the events-only insert statement:
- * the ~1,500 upserted rollup rows per batch dominate. Fewer distinct keys per batch (issue 4's flow
- * summaries) shrink that cost; moving the roll-up to an hourly job over closed hours is the next
- * step if ingest throughput needs it.
+ * Nothing else happens on this path: the report rollups are added by the rollup job
+ * (`store/rollup-job.ts`) seconds later, off the hot path. Upserting six rollup tables inside this
+ * statement (as before migration 006) made a 500-event batch cost ~25–46 ms instead of ~5–9 ms on
+ * PostgreSQL; see docs/PERFORMANCE.md.
+ *
+ * The batch row, its events and the device's last_seen go in as ONE statement (data-modifying CTEs)
+ * rather than three statements inside BEGIN … COMMIT: a single statement is atomic on its own, so a
+ * batch costs one round trip instead of five. The events and device inserts run only when the
+ * batch row was new (its RETURNING row exists), so a duplicate writes nothing.
  */
 
 import type { Batch } from '../../protocol/batch.js';
 import { batchEventCount, decodeBatch } from '../../protocol/codec.js';
-import type { Database, Queryable } from '../store/db.js';
+import type { Database } from '../store/db.js';
 
 export type StoreBatchResult =
   | { readonly status: 'stored'; readonly events: number }
@@ -59,23 +62,11 @@ export async function storeBatch(db: Database, incoming: IncomingBatch): Promise
   const rawEvents = batchEventCount(batch);
   if (!Number.isSafeInteger(rawEvents)) return quarantine(db, incoming, 'event count overflow');
 
-  const stored = await db.transaction(async (tx) => {
-    const inserted = await tx.query(
-      `INSERT INTO batches (device_id, seq, created, received_at, events, raw_events)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (device_id, seq) DO NOTHING
-       RETURNING 1`,
-      [batch.device, batch.seq, new Date(batch.created), incoming.receivedAt, batch.events.length, rawEvents],
-    );
-    if (inserted.length === 0) return false;
-    if (batch.events.length > 0) await insertEventsAndRollups(tx, batch, incoming.receivedAt);
-    await tx.query(
-      `INSERT INTO devices (device_id, first_seen, last_seen) VALUES ($1, $2, $2)
-       ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)`,
-      [batch.device, incoming.receivedAt],
-    );
-    return true;
-  });
+  const [row] = await db.query<{ stored: number }>(
+    STORE_BATCH,
+    storeBatchParams(batch, incoming.receivedAt, rawEvents),
+  );
+  const stored = row?.stored === 1;
   return stored ? { status: 'stored', events: rawEvents } : { status: 'duplicate' };
 }
 
@@ -97,8 +88,7 @@ function eventTime(ts: string | undefined): string | null {
   return ms >= MIN_TS_MS && ms <= MAX_TS_MS ? new Date(ms).toISOString() : null;
 }
 
-async function insertEventsAndRollups(tx: Queryable, batch: Batch, receivedAt: Date): Promise<void> {
-  const receivedMs = receivedAt.getTime();
+function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): unknown[] {
   const n = batch.events.length;
   const ts: (string | null)[] = new Array(n);
   const vendor: string[] = new Array(n);
@@ -144,7 +134,7 @@ async function insertEventsAndRollups(tx: Queryable, batch: Batch, receivedAt: D
     severity[i] = e.severity ?? null;
     count[i] = e.count ?? 1;
   }
-  await tx.query(STORE_EVENTS_AND_ROLLUPS, [
+  return [
     batch.device,
     batch.seq,
     receivedAt,
@@ -168,92 +158,38 @@ async function insertEventsAndRollups(tx: Queryable, batch: Batch, receivedAt: D
     category,
     severity,
     count,
-    new Date(Math.floor(receivedMs / HOUR_MS) * HOUR_MS),
-    new Date(Math.floor(receivedMs / DAY_MS) * DAY_MS),
-  ]);
+    new Date(batch.created),
+    n,
+    rawEvents,
+  ];
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-const INT8_MAX = '9223372036854775807';
-
 /**
- * Adds a batch's counts to a rollup row, saturating at the int8 maximum: one device sending absurd
- * counts must not make the shared force row overflow, which would fail every later batch touching
- * it (every member's port 22, say) on every redelivery.
+ * $1 device, $2 seq, $3 received_at, $4–$23 the event columns as arrays (unnested once), $24
+ * created, $25 event records, $26 raw events. Returns stored = 1 for a new batch, 0 for a duplicate.
  */
-const addTo = (table: string) =>
-  `events = CASE WHEN ${table}.events > ${INT8_MAX} - excluded.events THEN ${INT8_MAX}
-     ELSE ${table}.events + excluded.events END`;
-
-/**
- * One statement stores the batch's events and adds them to every rollup (migration 004): the
- * column arrays are sent and unnested once, and the six upserts cost no extra round trips.
- * All events of a batch share received_at, so each rollup gets one bucket: $24 (hour) and $25
- * (day), computed here in UTC. The device's member and force are looked up as they are now
- * ('' while the device is unbound). Each upsert inserts its rows sorted by key, so concurrent
- * batches lock shared rollup rows (a force's port 22) in the same order and cannot deadlock.
- */
-const STORE_EVENTS_AND_ROLLUPS = `
-WITH b AS (
-  SELECT * FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[],
-    $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::int8[],
-    $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[])
-    AS u (ts, vendor, src_ip, src_port, dst_ip, dst_port, proto, action, src_nat_ip, src_nat_port,
-      dst_nat_ip, dst_nat_port, bytes, packets, rule, interface, direction, category, severity, count)
-),
-owner AS (
-  SELECT coalesce(d.member_id, '') AS member_id, coalesce(m.force_id, '') AS force_id
-  FROM (VALUES ($1::text)) AS x (device_id)
-  LEFT JOIN devices d ON d.device_id = x.device_id
-  LEFT JOIN members m ON m.member_id = d.member_id
+const STORE_BATCH = `
+WITH batch AS (
+  INSERT INTO batches (device_id, seq, created, received_at, events, raw_events)
+  VALUES ($1, $2, $24, $3, $25, $26)
+  ON CONFLICT (device_id, seq) DO NOTHING
+  RETURNING 1
 ),
 stored AS (
   INSERT INTO events (device_id, seq, received_at, ts, vendor, src_ip, src_port, dst_ip, dst_port,
     proto, action, src_nat_ip, src_nat_port, dst_nat_ip, dst_nat_port, bytes, packets, rule,
     interface, direction, category, severity, count)
-  SELECT $1, $2, $3, b.* FROM b
+  SELECT $1, $2, $3, u.* FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::text[],
+    $9::int[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::int8[],
+    $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[]) AS u
+  WHERE EXISTS (SELECT 1 FROM batch)
 ),
-member_actions AS (
-  INSERT INTO rollup_member_hourly_actions (member_id, hour, device_id, action, proto, events)
-  SELECT o.member_id, $24::timestamptz, $1, b.action, coalesce(b.proto, ''), sum(b.count)
-  FROM b CROSS JOIN owner o GROUP BY o.member_id, b.action, coalesce(b.proto, '') ORDER BY 4, 5
-  ON CONFLICT (member_id, hour, device_id, action, proto) DO UPDATE
-  SET ${addTo('rollup_member_hourly_actions')}
-),
-member_sources AS (
-  INSERT INTO rollup_member_hourly_sources (member_id, hour, src_ip, events)
-  SELECT o.member_id, $24::timestamptz, b.src_ip, sum(b.count)
-  FROM b CROSS JOIN owner o WHERE b.src_ip IS NOT NULL GROUP BY o.member_id, b.src_ip ORDER BY 3
-  ON CONFLICT (member_id, hour, src_ip) DO UPDATE SET ${addTo('rollup_member_hourly_sources')}
-),
-member_ports AS (
-  INSERT INTO rollup_member_hourly_ports (member_id, hour, dst_port, proto, events)
-  SELECT o.member_id, $24::timestamptz, b.dst_port, coalesce(b.proto, ''), sum(b.count)
-  FROM b CROSS JOIN owner o WHERE b.dst_port IS NOT NULL
-  GROUP BY o.member_id, b.dst_port, coalesce(b.proto, '') ORDER BY 3, 4
-  ON CONFLICT (member_id, hour, dst_port, proto) DO UPDATE SET ${addTo('rollup_member_hourly_ports')}
-),
-force_actions AS (
-  INSERT INTO rollup_force_daily_actions (force_id, day, member_id, action, proto, events)
-  SELECT o.force_id, $25::timestamptz, o.member_id, b.action, coalesce(b.proto, ''), sum(b.count)
-  FROM b CROSS JOIN owner o GROUP BY o.force_id, o.member_id, b.action, coalesce(b.proto, '') ORDER BY 4, 5
-  ON CONFLICT (force_id, day, member_id, action, proto) DO UPDATE SET ${addTo('rollup_force_daily_actions')}
-),
-force_sources AS (
-  INSERT INTO rollup_force_daily_sources (force_id, day, src_ip, events)
-  SELECT o.force_id, $25::timestamptz, b.src_ip, sum(b.count)
-  FROM b CROSS JOIN owner o WHERE b.src_ip IS NOT NULL GROUP BY o.force_id, b.src_ip ORDER BY 3
-  ON CONFLICT (force_id, day, src_ip) DO UPDATE SET ${addTo('rollup_force_daily_sources')}
-),
-force_ports AS (
-  INSERT INTO rollup_force_daily_ports (force_id, day, dst_port, proto, events)
-  SELECT o.force_id, $25::timestamptz, b.dst_port, coalesce(b.proto, ''), sum(b.count)
-  FROM b CROSS JOIN owner o WHERE b.dst_port IS NOT NULL
-  GROUP BY o.force_id, b.dst_port, coalesce(b.proto, '') ORDER BY 3, 4
-  ON CONFLICT (force_id, day, dst_port, proto) DO UPDATE SET ${addTo('rollup_force_daily_ports')}
+device AS (
+  INSERT INTO devices (device_id, first_seen, last_seen)
+  SELECT $1, $3, $3 WHERE EXISTS (SELECT 1 FROM batch)
+  ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(devices.last_seen, excluded.last_seen)
 )
-SELECT 1`;
+SELECT count(*)::int AS stored FROM batch`;
 
 /** Writes the quarantine row and counts the bad batch against the device, in one transaction. */
 async function quarantine(db: Database, incoming: IncomingBatch, reason: string): Promise<StoreBatchResult> {

@@ -72,7 +72,11 @@ export async function storeLossRecord(db: Database, incoming: IncomingLoss): Pro
   });
 }
 
-async function quarantineLoss(db: Database, incoming: IncomingLoss, reason: string): Promise<StoreLossResult> {
+async function quarantineLoss(
+  db: Database,
+  incoming: IncomingLoss,
+  reason: string,
+): Promise<StoreLossResult> {
   const safeReason = `loss: ${reason}`.replaceAll('\0', '\uFFFD').slice(0, 500);
   const safeTopic = incoming.topic.replaceAll('\0', '\uFFFD');
   const sample = Buffer.from(incoming.payload.subarray(0, QUARANTINE_SAMPLE_BYTES));

@@ -22,9 +22,10 @@ export function peerDevice(
   socket: unknown,
 ): { deviceId: string; serialNumber: string } | { error: string; status: number } {
   const tls = socket as Partial<TLSSocket>;
-  if (typeof tls.getPeerCertificate !== 'function') return { error: 'TLS client certificate required', status: 401 };
+  if (typeof tls.getPeerCertificate !== 'function')
+    return { error: 'TLS client certificate required', status: 401 };
   const peer = tls.getPeerCertificate();
-  if (!peer || !peer.raw) return { error: 'TLS client certificate required', status: 401 };
+  if (!peer?.raw) return { error: 'TLS client certificate required', status: 401 };
   if (tls.authorized !== true) return { error: 'client certificate not issued by this CA', status: 401 };
   const identity = certificateIdentity(peer.raw);
   if (identity?.kind !== 'device') return { error: 'not a device certificate', status: 403 };
@@ -42,7 +43,8 @@ export function registerEnrolmentApi(app: FastifyInstance, service: EnrolmentSer
 
   app.get<{ Params: { deviceId: string } }>('/api/enrol/requests/:deviceId', pub, async (req, reply) => {
     const status = await service.status(req.params.deviceId, req.hostname);
-    if (!status) return reply.code(404).send({ error: 'no enrolment request for this device', code: 'not_found' });
+    if (!status)
+      return reply.code(404).send({ error: 'no enrolment request for this device', code: 'not_found' });
     return status;
   });
 

@@ -11,7 +11,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { forceAuditLog } from '../provision/audit.js';
-import { type EnrolmentService, type Failure, HTTP_STATUS, type MemberChoice } from '../provision/enrolment-service.js';
+import {
+  type EnrolmentService,
+  type Failure,
+  HTTP_STATUS,
+  type MemberChoice,
+} from '../provision/enrolment-service.js';
 import {
   DEFAULT_SIGN_IN_POLICY,
   endSession,
@@ -82,7 +87,12 @@ export function registerOfficerRoutes(
       return undefined;
     }
     if (req.method !== 'GET' && field(req.body, 'csrf') !== session.csrfToken) {
-      await sendHtml(reply, n, messagePage({ nonce: n }, 'Refused', 'Form expired: reload the page.', true), 403);
+      await sendHtml(
+        reply,
+        n,
+        messagePage({ nonce: n }, 'Refused', 'Form expired: reload the page.', true),
+        403,
+      );
       return undefined;
     }
     return {
@@ -124,7 +134,10 @@ export function registerOfficerRoutes(
         result.reason === 'rate_limited'
           ? [429, 'Too many failed sign-ins from this address: wait 15 minutes.']
           : result.reason === 'locked'
-            ? [423, 'This account is locked after repeated failures: wait 15 minutes or ask an administrator.']
+            ? [
+                423,
+                'This account is locked after repeated failures: wait 15 minutes or ask an administrator.',
+              ]
             : [401, 'Wrong username, password or code.'];
       return sendHtml(reply, n, signInPage({ nonce: n }, message, username), status);
     }
@@ -172,7 +185,11 @@ export function registerOfficerRoutes(
     const memberId = field(req.body, 'memberId');
     const member: MemberChoice = memberId
       ? { memberId }
-      : { name: field(req.body, 'memberName'), sector: field(req.body, 'sector'), contact: field(req.body, 'contact') };
+      : {
+          name: field(req.body, 'memberName'),
+          sector: field(req.body, 'sector'),
+          contact: field(req.body, 'contact'),
+        };
     const deviceId = field(req.body, 'deviceId');
     const result = await service.approve(
       a.officer,
@@ -194,7 +211,11 @@ export function registerOfficerRoutes(
       req.ip,
     );
     if (!result.ok) return failurePage(reply, a, 'Not rejected', result);
-    return sendHtml(reply, a.ctx.nonce, messagePage(a.ctx, 'Rejected', `Request from ${result.deviceId} rejected.`));
+    return sendHtml(
+      reply,
+      a.ctx.nonce,
+      messagePage(a.ctx, 'Rejected', `Request from ${result.deviceId} rejected.`),
+    );
   });
 
   app.get('/portal/devices', pub, async (req, reply) => {

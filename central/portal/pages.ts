@@ -156,7 +156,10 @@ export function requestPage(
   error?: string,
 ): string {
   const options = members
-    .map((m) => `<option value="${esc(m.memberId)}">${esc(m.name)}${m.sector ? ` (${esc(m.sector)})` : ''}</option>`)
+    .map(
+      (m) =>
+        `<option value="${esc(m.memberId)}">${esc(m.name)}${m.sector ? ` (${esc(m.sector)})` : ''}</option>`,
+    )
     .join('');
   const hidden = `<input type="hidden" name="csrf" value="${esc(ctx.csrf)}">
 <input type="hidden" name="deviceId" value="${esc(request.deviceId)}">
@@ -213,7 +216,9 @@ const when = (d: Date | null): string => (d ? esc(d.toISOString().replace('T', '
 export function devicesPage(ctx: PageContext, devices: readonly DeviceRow[]): string {
   const rows = devices
     .map(
-      (d) => `<tr data-device="${esc(d.deviceId)}"><td><code>${esc(d.deviceId)}</code></td><td>${esc(d.memberName)}</td>
+      (
+        d,
+      ) => `<tr data-device="${esc(d.deviceId)}"><td><code>${esc(d.deviceId)}</code></td><td>${esc(d.memberName)}</td>
 <td class="state">${esc(d.state)}</td><td>${when(d.lastSeen)}</td><td>${when(d.certificateNotAfter)}</td>
 <td>${esc(d.approvedBy ?? '')} ${when(d.approvedAt)}</td><td>${
         d.state === 'approved'
@@ -236,9 +241,10 @@ export function devicesPage(ctx: PageContext, devices: readonly DeviceRow[]): st
 export function auditPage(ctx: PageContext, entries: readonly AuditRow[]): string {
   const rows = entries
     .map(
-      (e) => `<tr><td>${when(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}</td><td><code>${esc(
-        e.subject ?? '',
-      )}</code></td><td>${esc(e.ip ?? '')}</td><td><code>${esc(JSON.stringify(e.detail))}</code></td></tr>`,
+      (e) =>
+        `<tr><td>${when(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}</td><td><code>${esc(
+          e.subject ?? '',
+        )}</code></td><td>${esc(e.ip ?? '')}</td><td><code>${esc(JSON.stringify(e.detail))}</code></td></tr>`,
     )
     .join('\n');
   return layout(

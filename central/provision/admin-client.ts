@@ -68,7 +68,11 @@ function postJson<T>(runtime: CentralRuntime, path: string, body: unknown): Prom
   });
 }
 
-async function withDatabase<T>(dataDirIn: string, dbUrl: string, fn: (dataDir: string, db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  dataDirIn: string,
+  dbUrl: string,
+  fn: (dataDir: string, db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>,
+): Promise<T> {
   const dataDir = resolve(dataDirIn);
   const db = await openDatabase(dbUrl || undefined, dataDir);
   try {

@@ -156,7 +156,11 @@ export class EnrolmentService {
   // ---------------------------------------------------------------- device side
 
   /** `POST /api/enrol/requests`: idempotent for the same device, key and pairing code. */
-  async register(body: unknown, ip: string, portalHost = 'localhost'): Promise<Result<{ created: boolean; status: EnrolmentStatus }>> {
+  async register(
+    body: unknown,
+    ip: string,
+    portalHost = 'localhost',
+  ): Promise<Result<{ created: boolean; status: EnrolmentStatus }>> {
     if (typeof body !== 'object' || body === null) return fail('bad_request', 'expected a JSON object');
     const { deviceId, csrPem, pairingCode, agentVersion } = body as Record<string, unknown>;
     if (typeof deviceId !== 'string' || !isValidDeviceId(deviceId) || !isIssuableDeviceId(deviceId)) {
@@ -241,7 +245,11 @@ export class EnrolmentService {
     if (!row) return undefined;
     const base = { deviceId, pollAfterS: this.pollAfterS };
     if (row.state === 'pending' && row.expires_at <= this.now()) {
-      return { ...base, state: 'expired', message: 'pairing code expired: restart enrolment on the appliance' };
+      return {
+        ...base,
+        state: 'expired',
+        message: 'pairing code expired: restart enrolment on the appliance',
+      };
     }
     if (row.state === 'approved') {
       const cert = await this.currentCertificate(deviceId);
@@ -286,7 +294,11 @@ export class EnrolmentService {
       });
       return fail(code, message);
     };
-    const certs = await this.db.query<{ revoked_at: Date | null; state: EnrolmentState; force_id: string | null }>(
+    const certs = await this.db.query<{
+      revoked_at: Date | null;
+      state: EnrolmentState;
+      force_id: string | null;
+    }>(
       `SELECT c.revoked_at, r.state, m.force_id FROM certificates c
          JOIN enrolment_requests r USING (device_id) LEFT JOIN members m ON m.member_id = r.member_id
         WHERE c.serial = $1 AND c.device_id = $2`,
@@ -294,7 +306,8 @@ export class EnrolmentService {
     );
     const cert = certs[0];
     if (!cert) return refuse('forbidden', 'certificate was not issued by enrolment');
-    if (cert.revoked_at !== null || cert.state !== 'approved') return refuse('forbidden', 'device is revoked');
+    if (cert.revoked_at !== null || cert.state !== 'approved')
+      return refuse('forbidden', 'device is revoked');
     const csrPem = (body as { csrPem?: unknown } | null)?.csrPem;
     if (typeof csrPem !== 'string') return refuse('bad_request', 'csrPem must be a PEM string');
     const csr = await parseDeviceCsr(csrPem);
@@ -381,82 +394,90 @@ export class EnrolmentService {
     const limited = await this.rateLimited(officer, ip);
     if (limited) return limited;
     const code = normalisePairingCode(input.pairingCode);
-    if (!code || !isValidDeviceId(input.deviceId)) return fail('bad_request', 'device id and pairing code required');
+    if (!code || !isValidDeviceId(input.deviceId))
+      return fail('bad_request', 'device id and pairing code required');
     const member = validateMemberChoice(input.member);
     if ('error' in member) return fail('bad_request', member.error);
     const now = this.now();
     const actor = officerActor(officer.username);
     // A returned failure commits (nothing has been written but its audit entry); only a throw rolls back.
-    const result = await this.db.transaction(async (tx): Promise<Result<{ memberId: string; serialNumber: string; notAfter: Date }>> => {
-      const found = await this.findByCode(tx, officer, code, input.deviceId, ip, true);
-      if (!found.ok) return found;
-      const row = found.row;
-      const checked = await checkEnrolmentCsr(row.csr_pem, row.device_id);
-      if ('error' in checked) return fail('conflict', `stored CSR refused: ${checked.error}`);
-      let memberId: string;
-      if ('memberId' in member) {
-        const owners = await tx.query<{ force_id: string }>('SELECT force_id FROM members WHERE member_id = $1', [
-          member.memberId,
-        ]);
-        const owner = owners[0];
-        if (!owner) return fail('not_found', 'no such member');
-        if (owner.force_id !== officer.forceId) {
+    const result = await this.db.transaction(
+      async (tx): Promise<Result<{ memberId: string; serialNumber: string; notAfter: Date }>> => {
+        const found = await this.findByCode(tx, officer, code, input.deviceId, ip, true);
+        if (!found.ok) return found;
+        const row = found.row;
+        const checked = await checkEnrolmentCsr(row.csr_pem, row.device_id);
+        if ('error' in checked) return fail('conflict', `stored CSR refused: ${checked.error}`);
+        let memberId: string;
+        if ('memberId' in member) {
+          const owners = await tx.query<{ force_id: string }>(
+            'SELECT force_id FROM members WHERE member_id = $1',
+            [member.memberId],
+          );
+          const owner = owners[0];
+          if (!owner) return fail('not_found', 'no such member');
+          if (owner.force_id !== officer.forceId) {
+            await audit(tx, {
+              actor,
+              action: 'enrolment.refused',
+              subject: row.device_id,
+              forceId: officer.forceId,
+              ip,
+              at: now,
+              detail: {
+                reason: 'member belongs to another force',
+                memberId: member.memberId,
+                memberForce: owner.force_id,
+              },
+            });
+            return fail('forbidden', 'that member belongs to another force');
+          }
+          memberId = member.memberId;
+        } else {
+          memberId = `m-${randomBytes(8).toString('hex')}`;
+          await tx.query(
+            'INSERT INTO members (member_id, name, force_id, sector, contact) VALUES ($1, $2, $3, $4, $5)',
+            [memberId, member.name, officer.forceId, member.sector || null, member.contact || null],
+          );
           await audit(tx, {
             actor,
-            action: 'enrolment.refused',
-            subject: row.device_id,
+            action: 'member.created',
+            subject: memberId,
             forceId: officer.forceId,
             ip,
             at: now,
-            detail: { reason: 'member belongs to another force', memberId: member.memberId, memberForce: owner.force_id },
+            detail: { name: member.name, sector: member.sector },
           });
-          return fail('forbidden', 'that member belongs to another force');
         }
-        memberId = member.memberId;
-      } else {
-        memberId = `m-${randomBytes(8).toString('hex')}`;
+        const issued = await issueDeviceCertificateFromCsr(this.options.ca, checked, row.device_id);
+        await this.recordCertificate(tx, row.device_id, issued, now);
         await tx.query(
-          'INSERT INTO members (member_id, name, force_id, sector, contact) VALUES ($1, $2, $3, $4, $5)',
-          [memberId, member.name, officer.forceId, member.sector || null, member.contact || null],
+          `UPDATE enrolment_requests SET state = 'approved', pairing_code_hash = NULL, approved_by = $2,
+           approved_at = $3, member_id = $4, updated_at = $3 WHERE device_id = $1`,
+          [row.device_id, officer.id, now, memberId],
+        );
+        await tx.query(
+          `INSERT INTO devices (device_id, member_id, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (device_id) DO UPDATE SET member_id = EXCLUDED.member_id`,
+          [row.device_id, memberId, now],
         );
         await audit(tx, {
           actor,
-          action: 'member.created',
-          subject: memberId,
+          action: 'enrolment.approved',
+          subject: row.device_id,
           forceId: officer.forceId,
           ip,
           at: now,
-          detail: { name: member.name, sector: member.sector },
+          detail: {
+            memberId,
+            serial: issued.serialNumber,
+            notAfter: issued.notAfter.toISOString(),
+            fingerprint: row.public_key_fingerprint,
+          },
         });
-      }
-      const issued = await issueDeviceCertificateFromCsr(this.options.ca, checked, row.device_id);
-      await this.recordCertificate(tx, row.device_id, issued, now);
-      await tx.query(
-        `UPDATE enrolment_requests SET state = 'approved', pairing_code_hash = NULL, approved_by = $2,
-           approved_at = $3, member_id = $4, updated_at = $3 WHERE device_id = $1`,
-        [row.device_id, officer.id, now, memberId],
-      );
-      await tx.query(
-        `INSERT INTO devices (device_id, member_id, first_seen, last_seen) VALUES ($1, $2, $3, $3)
-         ON CONFLICT (device_id) DO UPDATE SET member_id = EXCLUDED.member_id`,
-        [row.device_id, memberId, now],
-      );
-      await audit(tx, {
-        actor,
-        action: 'enrolment.approved',
-        subject: row.device_id,
-        forceId: officer.forceId,
-        ip,
-        at: now,
-        detail: {
-          memberId,
-          serial: issued.serialNumber,
-          notAfter: issued.notAfter.toISOString(),
-          fingerprint: row.public_key_fingerprint,
-        },
-      });
-      return { ok: true, memberId, serialNumber: issued.serialNumber, notAfter: issued.notAfter };
-    });
+        return { ok: true, memberId, serialNumber: issued.serialNumber, notAfter: issued.notAfter };
+      },
+    );
     if (!result.ok) return result;
     return { ...result, deviceId: input.deviceId };
   }
@@ -469,7 +490,8 @@ export class EnrolmentService {
     const limited = await this.rateLimited(officer, ip);
     if (limited) return limited;
     const code = normalisePairingCode(input.pairingCode);
-    if (!code || !isValidDeviceId(input.deviceId)) return fail('bad_request', 'device id and pairing code required');
+    if (!code || !isValidDeviceId(input.deviceId))
+      return fail('bad_request', 'device id and pairing code required');
     const now = this.now();
     const result = await this.db.transaction(async (tx): Promise<Result<{ deviceId: string }>> => {
       const found = await this.findByCode(tx, officer, code, input.deviceId, ip, true);
@@ -578,10 +600,14 @@ export class EnrolmentService {
   }
 
   async membersOfForce(forceId: string): Promise<MemberRow[]> {
-    const rows = await this.db.query<{ member_id: string; name: string; sector: string | null; contact: string | null }>(
-      'SELECT member_id, name, sector, contact FROM members WHERE force_id = $1 ORDER BY name, member_id',
-      [forceId],
-    );
+    const rows = await this.db.query<{
+      member_id: string;
+      name: string;
+      sector: string | null;
+      contact: string | null;
+    }>('SELECT member_id, name, sector, contact FROM members WHERE force_id = $1 ORDER BY name, member_id', [
+      forceId,
+    ]);
     return rows.map((r) => ({ memberId: r.member_id, name: r.name, sector: r.sector, contact: r.contact }));
   }
 
@@ -625,8 +651,14 @@ export class EnrolmentService {
   private async rateLimited(officer: Officer, ip: string): Promise<Failure | undefined> {
     const since = new Date(this.now().getTime() - this.limits.lookupWindowMs);
     const max = this.limits.lookupMaxFailures;
-    const byOfficer = await recentCount(this.db, { actor: officerActor(officer.username) }, ['enrolment.lookup_failed'], since);
-    const byIp = byOfficer >= max ? byOfficer : await recentCount(this.db, { ip }, ['enrolment.lookup_failed'], since);
+    const byOfficer = await recentCount(
+      this.db,
+      { actor: officerActor(officer.username) },
+      ['enrolment.lookup_failed'],
+      since,
+    );
+    const byIp =
+      byOfficer >= max ? byOfficer : await recentCount(this.db, { ip }, ['enrolment.lookup_failed'], since);
     if (byOfficer < max && byIp < max) return undefined;
     await audit(this.db, {
       actor: officerActor(officer.username),
@@ -638,11 +670,21 @@ export class EnrolmentService {
     return fail('rate_limited', 'too many wrong pairing codes: wait 15 minutes');
   }
 
-  private async logFailure(officer: Officer, ip: string, subject: string | undefined, reason: string): Promise<void> {
+  private async logFailure(
+    officer: Officer,
+    ip: string,
+    subject: string | undefined,
+    reason: string,
+  ): Promise<void> {
     await audit(this.db, this.failureEntry(officer, ip, subject, reason));
   }
 
-  private failureEntry(officer: Officer, ip: string, subject: string | undefined, reason: string): AuditEntry {
+  private failureEntry(
+    officer: Officer,
+    ip: string,
+    subject: string | undefined,
+    reason: string,
+  ): AuditEntry {
     return {
       actor: officerActor(officer.username),
       action: 'enrolment.lookup_failed',
@@ -728,7 +770,10 @@ export class EnrolmentService {
 }
 
 /** A CSR fit for first enrolment: verifies, CN = device id, and the key hashes to the device id. */
-export async function checkEnrolmentCsr(csrPem: string, deviceId: string): Promise<DeviceCsr | { error: string }> {
+export async function checkEnrolmentCsr(
+  csrPem: string,
+  deviceId: string,
+): Promise<DeviceCsr | { error: string }> {
   const csr = await parseDeviceCsr(csrPem);
   if ('error' in csr) return csr;
   if (csr.commonName !== deviceId) return { error: 'CSR subject CN must be the device id' };
@@ -746,7 +791,8 @@ function validateMemberChoice(member: MemberChoice): MemberChoice | { error: str
   if (!name) return { error: 'a new member needs a name' };
   const fields = { name, sector: member.sector.trim(), contact: member.contact.trim() };
   for (const [key, value] of Object.entries(fields)) {
-    if (value.length > MAX_MEMBER_FIELD) return { error: `${key} is longer than ${MAX_MEMBER_FIELD} characters` };
+    if (value.length > MAX_MEMBER_FIELD)
+      return { error: `${key} is longer than ${MAX_MEMBER_FIELD} characters` };
   }
   return fields;
 }

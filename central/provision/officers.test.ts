@@ -15,7 +15,11 @@ async function actions(db: Database): Promise<string[]> {
 
 async function setup(t: Test, engine: Engine) {
   const { db } = await freshDatabase(t, engine);
-  const created = await addOfficer(db, { username: 'pc.smith', forceId: 'thames-valley', region: 'south-east' });
+  const created = await addOfficer(db, {
+    username: 'pc.smith',
+    forceId: 'thames-valley',
+    region: 'south-east',
+  });
   const good = (now: Date, ip = '192.0.2.1') => ({
     username: 'pc.smith',
     password: created.initialPassword,
@@ -62,36 +66,64 @@ for (const engine of engines) {
   t.test(`${engine}: a TOTP code is refused when wrong, stale, or used twice`, async (t) => {
     const { db, good } = await setup(t, engine);
     t.same(await signIn(db, { ...good(T0), totp: '000000' }), { ok: false, reason: 'invalid' });
-    t.same(await signIn(db, { ...good(T0), now: at(120_000) }), { ok: false, reason: 'invalid' }, 'stale code');
+    t.same(
+      await signIn(db, { ...good(T0), now: at(120_000) }),
+      { ok: false, reason: 'invalid' },
+      'stale code',
+    );
     t.ok((await signIn(db, good(T0))).ok);
     t.same(await signIn(db, good(T0)), { ok: false, reason: 'invalid' }, 'replayed code');
     t.ok((await signIn(db, good(at(30_000)))).ok, 'next step works');
   });
 
-  t.test(`${engine}: five failures lock the account for 15 minutes, even for the right password`, async (t) => {
-    const { db, good } = await setup(t, engine);
-    for (let i = 0; i < 4; i++) {
-      t.same(await signIn(db, { ...good(at(i * 1000)), password: 'wrong' }), { ok: false, reason: 'invalid' });
-    }
-    t.same(await signIn(db, { ...good(at(5000)), password: 'wrong' }), { ok: false, reason: 'locked' }, '5th');
-    t.same(await signIn(db, good(at(60_000))), { ok: false, reason: 'locked' }, 'right password, still locked');
-    t.same(await signIn(db, good(at(14 * 60_000))), { ok: false, reason: 'locked' });
-    t.ok((await signIn(db, good(at(15 * 60_000 + 6000)))).ok, 'unlocked after 15 minutes');
-    const log = await actions(db);
-    t.equal(log.filter((a) => a === 'signin.locked_out').length, 1);
-    t.equal(log.filter((a) => a === 'signin.failed').length, 7);
-    t.equal(log.at(-1), 'signin.succeeded');
-  });
+  t.test(
+    `${engine}: five failures lock the account for 15 minutes, even for the right password`,
+    async (t) => {
+      const { db, good } = await setup(t, engine);
+      for (let i = 0; i < 4; i++) {
+        t.same(await signIn(db, { ...good(at(i * 1000)), password: 'wrong' }), {
+          ok: false,
+          reason: 'invalid',
+        });
+      }
+      t.same(
+        await signIn(db, { ...good(at(5000)), password: 'wrong' }),
+        { ok: false, reason: 'locked' },
+        '5th',
+      );
+      t.same(
+        await signIn(db, good(at(60_000))),
+        { ok: false, reason: 'locked' },
+        'right password, still locked',
+      );
+      t.same(await signIn(db, good(at(14 * 60_000))), { ok: false, reason: 'locked' });
+      t.ok((await signIn(db, good(at(15 * 60_000 + 6000)))).ok, 'unlocked after 15 minutes');
+      const log = await actions(db);
+      t.equal(log.filter((a) => a === 'signin.locked_out').length, 1);
+      t.equal(log.filter((a) => a === 'signin.failed').length, 7);
+      t.equal(log.at(-1), 'signin.succeeded');
+    },
+  );
 
   t.test(`${engine}: one address failing across many accounts is rate-limited`, async (t) => {
     const { db, good } = await setup(t, engine);
     const policy = { ...DEFAULT_SIGN_IN_POLICY, ipMaxFailures: 6 };
     for (let i = 0; i < 6; i++) {
-      const r = await signIn(db, { username: `nobody${i}`, password: 'x', totp: '123456', ip: '198.51.100.7', now: at(i) }, policy);
+      const r = await signIn(
+        db,
+        { username: `nobody${i}`, password: 'x', totp: '123456', ip: '198.51.100.7', now: at(i) },
+        policy,
+      );
       t.same(r, { ok: false, reason: 'invalid' });
     }
-    t.same(await signIn(db, { ...good(at(100)), ip: '198.51.100.7' }, policy), { ok: false, reason: 'rate_limited' });
-    t.ok((await signIn(db, { ...good(at(100)), ip: '198.51.100.8' }, policy)).ok, 'other addresses unaffected');
+    t.same(await signIn(db, { ...good(at(100)), ip: '198.51.100.7' }, policy), {
+      ok: false,
+      reason: 'rate_limited',
+    });
+    t.ok(
+      (await signIn(db, { ...good(at(100)), ip: '198.51.100.8' }, policy)).ok,
+      'other addresses unaffected',
+    );
     t.ok(
       (await signIn(db, { ...good(at(policy.ipWindowMs + 30_000)), ip: '198.51.100.7' }, policy)).ok,
       'after the window',

@@ -173,8 +173,15 @@ export async function signIn(
       await audit(tx, { ...base, action: 'signin.failed', detail: { reason, attempts } });
       if (attempts < policy.maxFailures) return false;
       const until = new Date(now.getTime() + policy.lockoutMs);
-      await tx.query('UPDATE officers SET failed_attempts = 0, locked_until = $2 WHERE id = $1', [row.id, until]);
-      await audit(tx, { ...base, action: 'signin.locked_out', detail: { until: until.toISOString(), attempts } });
+      await tx.query('UPDATE officers SET failed_attempts = 0, locked_until = $2 WHERE id = $1', [
+        row.id,
+        until,
+      ]);
+      await audit(tx, {
+        ...base,
+        action: 'signin.locked_out',
+        detail: { until: until.toISOString(), attempts },
+      });
       return true;
     });
     return { ok: false, reason: failed ? 'locked' : 'invalid' };
@@ -194,7 +201,11 @@ export async function signIn(
     await tx.query('DELETE FROM officer_sessions WHERE expires_at < $1', [now]);
     await audit(tx, { ...base, action: 'signin.succeeded' });
   });
-  return { ok: true, officer: { id: Number(row.id), username: row.username, forceId: row.force_id }, session };
+  return {
+    ok: true,
+    officer: { id: Number(row.id), username: row.username, forceId: row.force_id },
+    session,
+  };
 }
 
 function newSession(now: Date, ttlMs: number): NewSession {
@@ -224,7 +235,10 @@ export async function sessionOfficer(
   );
   const row = rows[0];
   if (!row) return undefined;
-  return { officer: { id: Number(row.id), username: row.username, forceId: row.force_id }, csrfToken: row.csrf_token };
+  return {
+    officer: { id: Number(row.id), username: row.username, forceId: row.force_id },
+    csrfToken: row.csrf_token,
+  };
 }
 
 export async function endSession(db: Queryable, sessionId: string): Promise<void> {

@@ -12,7 +12,14 @@ t.test('scrypt hashes verify the right password only, with a salt per hash', asy
 
 t.test('stored strings that are not ours never verify', async (t) => {
   const hash = await hashPassword('pw');
-  for (const bad of ['', 'pw', 'bcrypt$1$2$3$4$5', hash.replace('$15$', '$30$'), hash.slice(0, -4), `${hash}$x`]) {
+  for (const bad of [
+    '',
+    'pw',
+    'bcrypt$1$2$3$4$5',
+    hash.replace('$15$', '$30$'),
+    hash.slice(0, -4),
+    `${hash}$x`,
+  ]) {
     t.notOk(await verifyPassword('pw', bad), JSON.stringify(bad.slice(0, 30)));
   }
 });

@@ -22,10 +22,15 @@ function scryptAsync(password: string, salt: Buffer, log2N: number, r: number, p
   );
 }
 
-export async function hashPassword(password: string, cost: { log2N: number; r: number; p: number } = DEFAULT_SCRYPT): Promise<string> {
+export async function hashPassword(
+  password: string,
+  cost: { log2N: number; r: number; p: number } = DEFAULT_SCRYPT,
+): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const hash = await scryptAsync(password, salt, cost.log2N, cost.r, cost.p);
-  return ['scrypt', cost.log2N, cost.r, cost.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+  return ['scrypt', cost.log2N, cost.r, cost.p, salt.toString('base64url'), hash.toString('base64url')].join(
+    '$',
+  );
 }
 
 /** False for a wrong password and for a stored string this module did not write. */
@@ -33,7 +38,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [log2N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  if (![log2N, r, p].every((n) => Number.isInteger(n) && n > 0) || log2N > MAX_LOG2N || r > 32 || p > 16) return false;
+  if (![log2N, r, p].every((n) => Number.isInteger(n) && n > 0) || log2N > MAX_LOG2N || r > 32 || p > 16)
+    return false;
   const salt = Buffer.from(parts[4] ?? '', 'base64url');
   const expected = Buffer.from(parts[5] ?? '', 'base64url');
   if (salt.length === 0 || expected.length !== HASH_BYTES) return false;

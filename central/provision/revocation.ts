@@ -44,7 +44,12 @@ export class RevokedDevices {
 }
 
 /** Writes a CRL of every revoked certificate to `file` (atomically: Mosquitto may read it any time). */
-export async function writeCrl(db: Queryable, ca: CertificateAuthority, file: string, now = new Date()): Promise<number> {
+export async function writeCrl(
+  db: Queryable,
+  ca: CertificateAuthority,
+  file: string,
+  now = new Date(),
+): Promise<number> {
   const rows = await db.query<{ serial: string; revoked_at: Date }>(
     'SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial',
   );

@@ -1,6 +1,11 @@
 /** Test support: an appliance identity as the agent makes it (P-256 key, id from the key, CSR). */
 import { webcrypto } from 'node:crypto';
-import { formatEnrolmentQr, deviceIdFromPublicKey, newPairingCode, publicKeyFingerprint } from '../../provisioning/enrolment.js';
+import {
+  deviceIdFromPublicKey,
+  formatEnrolmentQr,
+  newPairingCode,
+  publicKeyFingerprint,
+} from '../../provisioning/enrolment.js';
 import { x509 } from '../../provisioning/x509.js';
 
 export interface TestDevice {
@@ -30,7 +35,10 @@ export async function newTestDevice(centralUrl = 'https://localhost:8443'): Prom
   const deviceId = deviceIdFromPublicKey(spki);
   const fingerprint = publicKeyFingerprint(spki);
   const pairingCode = newPairingCode();
-  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+  const keyPem = x509.PemConverter.encode(
+    await webcrypto.subtle.exportKey('pkcs8', keys.privateKey),
+    'PRIVATE KEY',
+  );
   return {
     deviceId,
     keys,

@@ -36,7 +36,11 @@ export function totpCode(secretBase32: string, nowMs: number = Date.now()): stri
 
 /** The time step (Unix time / 30 s) a code matches within ±TOTP_WINDOW of now, or undefined. Callers
  * remember the last step accepted so one code cannot be used twice. */
-export function totpStep(secretBase32: string, token: string, nowMs: number = Date.now()): number | undefined {
+export function totpStep(
+  secretBase32: string,
+  token: string,
+  nowMs: number = Date.now(),
+): number | undefined {
   if (!/^\d{6}$/.test(token)) return undefined;
   const delta = totp(secretBase32, 'x').validate({ token, timestamp: nowMs, window: TOTP_WINDOW });
   return delta === null ? undefined : Math.floor(nowMs / 1000 / TOTP_PERIOD_S) + delta;

@@ -1,7 +1,10 @@
 /**
  * The member report: for one member organisation and a period, events by action, by protocol and by
  * device, top sources and top destination ports — read from the hourly member rollups (migration
- * 004), so 30 days cost ~720 hours × (distinct sources per hour) rows, not every event.
+ * 004), so 30 days cost ~720 hours × (distinct sources per hour) rows, not every event. Exact.
+ *
+ * The rollup job (`store/rollup-job.ts`) fills the rollups every few seconds, so the report lags
+ * ingest by up to one job interval and says how far it is complete (`rolledUpTo`).
  *
  * The period is over received_at like the device report, widened outward to whole UTC hours; the
  * report's `from`/`to` give the period it covers. Data a device sent before it was bound to a member
@@ -11,6 +14,7 @@
  * COLLATE "C" so PGlite and PostgreSQL give the same order.
  */
 import type { Database } from '../store/db.js';
+import { rolledUpTo } from '../store/rollup-job.js';
 import {
   type ActionCount,
   alignPeriod,
@@ -35,6 +39,8 @@ export interface MemberReport {
   readonly byDevice: readonly { readonly deviceId: string; readonly events: number }[];
   readonly topSources: readonly SourceCount[];
   readonly topDestinationPorts: readonly PortCount[];
+  /** ISO-8601: every batch received before this instant is in the figures. */
+  readonly rolledUpTo: string;
 }
 
 export interface MemberReportQuery {
@@ -50,7 +56,7 @@ const IN_PERIOD = 'member_id = $1 AND hour >= $2 AND hour < $3';
 export async function memberReport(db: Database, query: MemberReportQuery): Promise<MemberReport> {
   const { from, to } = alignPeriod(query, HOUR_MS);
   const period = [query.memberId, from, to];
-  const [grouped, topSources, ports] = await Promise.all([
+  const [grouped, topSources, ports, complete] = await Promise.all([
     // One scan of the small actions rollup answers all three breakdowns.
     db.query<GroupedActionRow>(
       `SELECT CASE WHEN grouping(action) = 0 THEN 'action' WHEN grouping(proto) = 0 THEN 'proto'
@@ -71,6 +77,7 @@ export async function memberReport(db: Database, query: MemberReportQuery): Prom
        WHERE ${IN_PERIOD} GROUP BY dst_port, proto ORDER BY events DESC, dst_port, proto COLLATE "C" LIMIT $4`,
       [...period, query.top],
     ),
+    rolledUpTo(db),
   ]);
   const groups = splitGroups(grouped);
   const byAction = (groups.get('action') ?? []).map((r) => ({ action: r.key, events: r.events }));
@@ -84,5 +91,6 @@ export async function memberReport(db: Database, query: MemberReportQuery): Prom
     byDevice: (groups.get('device') ?? []).map((r) => ({ deviceId: r.key, events: r.events })),
     topSources,
     topDestinationPorts: ports.map((r) => ({ port: r.port, proto: protoOut(r.proto), events: r.events })),
+    rolledUpTo: complete.toISOString(),
   };
 }

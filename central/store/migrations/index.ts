@@ -9,5 +9,13 @@ import { migration as regions } from './002-regions.js';
 import { migration as dailyPartitions } from './003-daily-partitions.js';
 import { migration as rollups } from './004-rollups.js';
 import { migration as enrolment } from './005-enrolment.js';
+import { migration as rollupJob } from './006-rollup-job.js';
 
-export const migrations: readonly Migration[] = [initial, regions, dailyPartitions, rollups, enrolment];
+export const migrations: readonly Migration[] = [
+  initial,
+  regions,
+  dailyPartitions,
+  rollups,
+  enrolment,
+  rollupJob,
+];
