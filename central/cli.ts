@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `cyberalarm-central`: the police central service binary. Wiring only. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -10,6 +10,7 @@ import { createLogger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import { limits } from '../protocol/limits.js';
 import { isValidDeviceId } from '../protocol/topics.js';
+import { createCrl } from '../provisioning/ca.js';
 import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from '../provisioning/store.js';
 import { renderMosquittoAcl, renderMosquittoConfig } from './broker/mosquitto-config.js';
 import { startCentral } from './central.js';
@@ -199,6 +200,16 @@ program
         const out = resolve(opts.out);
         mkdirSync(out, { recursive: true });
         const pki = await initDevCa(resolve(opts.dataDir), { hostnames: [], ips: [] });
+        // Central rewrites this CRL on every revocation; Mosquitto refuses to start without it.
+        const crlFile = join(resolve(opts.dataDir), 'ca', 'crl.pem');
+        if (!existsSync(crlFile)) {
+          const ca = await loadOrCreateCa(join(resolve(opts.dataDir), 'ca'));
+          const now = new Date();
+          writeFileSync(
+            crlFile,
+            await createCrl(ca, [], { crlNumber: Math.floor(now.getTime() / 1000), validDays: 365, now }),
+          );
+        }
         const aclFile = join(out, 'acl');
         writeFileSync(aclFile, renderMosquittoAcl());
         writeFileSync(
@@ -212,6 +223,7 @@ program
             certFile: pki.serverCert,
             keyFile: pki.serverKey,
             caFile: pki.caCert,
+            crlFile,
             aclFile,
             persistenceDir: join(out, 'data'),
             maxPacketBytes: limits.maxPayloadBytes + 4096,

@@ -84,6 +84,18 @@ export const CentralConfigSchema = Type.Object(
       1,
       36500,
     ),
+    rollupIntervalS: Setting.int(
+      10,
+      'seconds between rollup job runs; reports lag ingest by up to this much (they state rolledUpTo)',
+      1,
+      3600,
+    ),
+    forceTopK: Setting.int(
+      1000,
+      'sources and ports kept per force-day for force-wide top lists (exact totals either way; the report states the error bound)',
+      10,
+      100_000,
+    ),
     logLevel: Setting.choice(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
       'info',

@@ -9,6 +9,7 @@
  * subscription in the SUBACK; Mosquitto's ACL file grants it and then filters every message on
  * delivery. The suite asserts what matters to both: refused, never delivered.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { freePort, MOSQUITTO, startMosquitto } from '../demo/harness.js';
 import {
   type CertificateAuthority,
   createCa,
+  createCrl,
   issueDeviceCertificate,
   issueIngestCertificate,
   issueServerCertificate,
@@ -34,6 +36,8 @@ interface Pki {
   deviceA: { certPem: string; keyPem: string };
   deviceB: { certPem: string; keyPem: string };
   ingest: { certPem: string; keyPem: string };
+  /** Issued by our CA, then revoked: the CRL lists it and the embedded broker refuses its identity. */
+  revoked: { certPem: string; keyPem: string };
   foreignDeviceA: { certPem: string; keyPem: string };
 }
 
@@ -46,6 +50,7 @@ const pki: Pki = await (async () => {
     deviceA: await issueDeviceCertificate(ca, 'dev-a'),
     deviceB: await issueDeviceCertificate(ca, 'dev-b'),
     ingest: await issueIngestCertificate(ca),
+    revoked: await issueDeviceCertificate(ca, 'dev-r'),
     foreignDeviceA: await issueDeviceCertificate(foreign, 'dev-a'),
   };
 })();
@@ -66,6 +71,7 @@ const aedes: BrokerUnderTest = {
       tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
       maxPacketBytes: MAX_PACKET,
       logger: createLogger('conformance', 'silent'),
+      isRefused: (identity) => identity.kind === 'device' && identity.deviceId === 'dev-r',
     });
     const url = `mqtts://localhost:${broker.port}`;
     return { url, ingestUrl: url, stop: () => broker.close() };
@@ -94,6 +100,14 @@ const mosquitto: BrokerUnderTest = {
         certFile: write('server.crt', pki.server.certPem),
         keyFile: write('server.key', pki.server.keyPem),
         caFile: write('ca.crt', pki.ca.certPem),
+        crlFile: write(
+          'crl.pem',
+          await createCrl(
+            pki.ca,
+            [{ serialNumber: new X509Certificate(pki.revoked.certPem).serialNumber, revokedAt: new Date() }],
+            { crlNumber: 1, validDays: 30 },
+          ),
+        ),
         aclFile: write('acl', renderMosquittoAcl()),
         persistenceDir: join(dir, 'data'),
         maxPacketBytes: MAX_PACKET,
@@ -200,6 +214,13 @@ for (const broker of [aedes, mosquitto]) {
 
     t.test('no client certificate: refused', async (t) => {
       const { client, error } = await connect(running.url, v, undefined, 'anon');
+      t.notOk(client, 'not connected');
+      t.ok(error, `error: ${error?.message}`);
+      client?.end(true);
+    });
+
+    t.test('revoked certificate: refused', async (t) => {
+      const { client, error } = await connect(running.url, v, pki.revoked, 'dev-r');
       t.notOk(client, 'not connected');
       t.ok(error, `error: ${error?.message}`);
       client?.end(true);

@@ -140,6 +140,8 @@ export class Outbox {
   private readonly losses = new Map<LossReason, PendingLoss>();
   private lossVersion = 0;
   private isInFlight: (seq: number) => boolean = () => false;
+  /** Evictions in write transactions whose commit has not landed yet, oldest first. */
+  private stagedEvictions: Lost[] = [];
 
   constructor(private readonly options: OutboxOptions) {
     this.now = options.now ?? Date.now;
@@ -267,7 +269,7 @@ export class Outbox {
       return;
     }
     const size = payload.length + BATCH_OVERHEAD_BYTES;
-    let evicted: { batches: number; events: number } | undefined;
+    let evicted: Lost[] | undefined;
     const write = env
       .transaction(() => {
         evicted = this.evictFor(size, batches, meta);
@@ -279,8 +281,8 @@ export class Outbox {
           nextSeq: Math.max(saved.nextSeq, seq + 1),
           acceptedEvents: saved.acceptedEvents + count,
           acceptedBatches: saved.acceptedBatches + 1,
-          lostEvents: (saved.lostEvents ?? 0) + (evicted?.events ?? 0),
-          lostBatches: (saved.lostBatches ?? 0) + (evicted?.batches ?? 0),
+          lostEvents: (saved.lostEvents ?? 0) + sumEvents(evicted),
+          lostBatches: (saved.lostBatches ?? 0) + (evicted?.length ?? 0),
         });
       })
       .then(
@@ -290,12 +292,18 @@ export class Outbox {
           this.depthBatches++;
           this.depthEvents += count;
           if (evicted) {
-            this.depthBatches -= evicted.batches;
-            this.depthEvents -= evicted.events;
-            this.evictedBatches += evicted.batches;
-            this.evictedEvents += evicted.events;
-            this.state.lostBatches += evicted.batches;
-            this.state.lostEvents += evicted.events;
+            // Counters and loss record change together, after the commit: the status never shows
+            // one ahead of the other.
+            const events = sumEvents(evicted);
+            this.stagedEvictions.splice(0, evicted.length);
+            for (const lost of evicted)
+              mergeLoss(this.losses, 'evicted: outbox full', lost, this.options.deviceId, ++this.lossVersion);
+            this.depthBatches -= evicted.length;
+            this.depthEvents -= events;
+            this.evictedBatches += evicted.length;
+            this.evictedEvents += events;
+            this.state.lostBatches += evicted.length;
+            this.state.lostEvents += events;
             this.setHealth(
               'full',
               `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`,
@@ -306,49 +314,44 @@ export class Outbox {
           }
           for (const listener of this.listeners) listener();
         },
-        (err: unknown) => this.writeFailed(err, { seq, events: count, created }),
+        (err: unknown) => {
+          this.stagedEvictions = []; // the commit that held them rolled back
+          this.writeFailed(err, { seq, events: count, created });
+        },
       );
     this.writes = Promise.all([this.writes, write]);
   }
 
   /**
    * Inside a write transaction: removes the oldest batches not in flight until `size` more bytes
-   * fit, merges what went into the pending `evicted` loss record and saves the loss records with it.
+   * fit, and saves the loss records as they will be once this commit lands (the in-memory records
+   * change only after it, with the counters).
    */
   private evictFor(
     size: number,
     batches: Database<StoredBatch, number>,
     meta: Database<OutboxState | LossRecord[], string>,
-  ): { batches: number; events: number } | undefined {
+  ): Lost[] | undefined {
     if (this.depthBytes + size <= this.maxBytes) return undefined;
-    let freedBatches = 0;
-    let freedEvents = 0;
-    const lossesBefore = new Map(this.losses);
+    const evicted: Lost[] = [];
     for (const { key, value } of batches.getRange({})) {
       if (this.depthBytes + size <= this.maxBytes) break;
       if (this.isInFlight(key)) continue;
       batches.remove(key);
       this.depthBytes -= value.payload.length + BATCH_OVERHEAD_BYTES;
-      freedBatches++;
-      freedEvents += value.events;
-      this.mergeLoss('evicted: outbox full', {
-        seq: key,
-        events: value.events,
-        created: value.created ?? this.now(),
-      });
+      evicted.push({ seq: key, events: value.events, created: value.created ?? this.now() });
     }
-    if (freedBatches === 0) return undefined;
-    try {
-      meta.put(
-        'loss',
-        [...this.losses.values()].map((l) => l.record),
-      );
-    } catch (err) {
-      this.losses.clear();
-      for (const [k, v] of lossesBefore) this.losses.set(k, v);
-      throw err;
-    }
-    return { batches: freedBatches, events: freedEvents };
+    if (evicted.length === 0) return undefined;
+    // Transactions queued before this one in the same commit may have evicted too.
+    this.stagedEvictions.push(...evicted);
+    const preview = new Map(this.losses);
+    for (const lost of this.stagedEvictions)
+      mergeLoss(preview, 'evicted: outbox full', lost, this.options.deviceId, 0);
+    meta.put(
+      'loss',
+      [...preview.values()].map((l) => l.record),
+    );
+    return evicted;
   }
 
   private writeFailed(err: unknown, lost: { seq: number; events: number; created: number }): void {
@@ -374,7 +377,7 @@ export class Outbox {
   private recordLost(reason: LossReason, lost: { seq: number; events: number; created: number }): void {
     this.state.lostBatches++;
     this.state.lostEvents += lost.events;
-    this.mergeLoss(reason, lost);
+    mergeLoss(this.losses, reason, lost, this.options.deviceId, ++this.lossVersion);
     const meta = this.meta;
     if (meta && this.env) {
       const records = [...this.losses.values()].map((l) => l.record);
@@ -382,32 +385,6 @@ export class Outbox {
       this.env.transaction(() => meta.put('loss', records)).catch(() => undefined);
     }
     for (const listener of this.lossListeners) listener();
-  }
-
-  private mergeLoss(reason: LossReason, lost: { seq: number; events: number; created: number }): void {
-    const existing = this.losses.get(reason)?.record;
-    const record: LossRecord = existing
-      ? {
-          ...existing,
-          events: existing.events + lost.events,
-          batches: existing.batches + 1,
-          first_seq: Math.min(existing.first_seq, lost.seq),
-          last_seq: Math.max(existing.last_seq, lost.seq),
-          first_ts: Math.min(existing.first_ts, lost.created),
-          last_ts: Math.max(existing.last_ts, lost.created),
-        }
-      : {
-          v: LOSS_VERSION,
-          device: this.options.deviceId,
-          reason,
-          events: lost.events,
-          batches: 1,
-          first_seq: lost.seq,
-          last_seq: lost.seq,
-          first_ts: lost.created,
-          last_ts: lost.created,
-        };
-    this.losses.set(reason, { version: ++this.lossVersion, record });
   }
 
   private recount(): void {
@@ -526,4 +503,49 @@ function diskErrorKind(err: unknown): 'full' | 'read-only' | 'other' {
   )
     return 'read-only';
   return 'other';
+}
+
+interface Lost {
+  readonly seq: number;
+  readonly events: number;
+  readonly created: number;
+}
+
+function sumEvents(lost: readonly Lost[] | undefined): number {
+  let n = 0;
+  for (const l of lost ?? []) n += l.events;
+  return n;
+}
+
+/** Adds one lost batch to the record for its reason (creating it), under a new version. */
+function mergeLoss(
+  losses: Map<LossReason, PendingLoss>,
+  reason: LossReason,
+  lost: Lost,
+  device: string,
+  version: number,
+): void {
+  const existing = losses.get(reason)?.record;
+  const record: LossRecord = existing
+    ? {
+        ...existing,
+        events: existing.events + lost.events,
+        batches: existing.batches + 1,
+        first_seq: Math.min(existing.first_seq, lost.seq),
+        last_seq: Math.max(existing.last_seq, lost.seq),
+        first_ts: Math.min(existing.first_ts, lost.created),
+        last_ts: Math.max(existing.last_ts, lost.created),
+      }
+    : {
+        v: LOSS_VERSION,
+        device,
+        reason,
+        events: lost.events,
+        batches: 1,
+        first_seq: lost.seq,
+        last_seq: lost.seq,
+        first_ts: lost.created,
+        last_ts: lost.created,
+      };
+  losses.set(reason, { version, record });
 }

@@ -21,6 +21,9 @@ export interface MosquittoConfigOptions {
   readonly certFile: string;
   readonly keyFile: string;
   readonly caFile: string;
+  /** Revoked certificates (central rewrites it on every revocation). Mosquitto reads it when a
+   * listener starts: restart Mosquitto after revoking, or see docs/DEPLOY.md. */
+  readonly crlFile?: string;
   readonly aclFile: string;
   readonly persistenceDir: string;
   readonly maxPacketBytes: number;
@@ -35,6 +38,7 @@ function tlsListener(port: number, bind: string | undefined, o: MosquittoConfigO
     `listener ${port}${bind ? ` ${bind}` : ''}`,
     'protocol mqtt',
     `cafile ${o.caFile}`,
+    ...(o.crlFile ? [`crlfile ${o.crlFile}`] : []),
     `certfile ${o.certFile}`,
     `keyfile ${o.keyFile}`,
     'tls_version tlsv1.2',

@@ -1,8 +1,15 @@
+/**
+ * Ingest stores, the rollup job rolls up (store/rollup-job.ts): after the job has run, every rollup
+ * equals the aggregation of the raw events, whatever was delivered twice, arrived during a run or
+ * was rolled up by two jobs at once.
+ */
+import pg from 'pg';
 import t, { type Test } from 'tap';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
-import type { Database } from '../store/db.js';
+import { type Database, openDatabase } from '../store/db.js';
+import { ROLLUP_LOCK_KEY, runRollups } from '../store/rollup-job.js';
 import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
 import { storeBatch } from './store-batch.js';
 
@@ -116,6 +123,46 @@ async function checkRollupsMatchRaw(t: Test, db: Database): Promise<Record<strin
   return all;
 }
 
+async function rollupRows(db: Database): Promise<number> {
+  let n = 0;
+  for (const table of Object.keys(RAW_AGGREGATIONS)) {
+    const [row] = await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`);
+    n += row?.n ?? 0;
+  }
+  return n;
+}
+
+/** Stores `perDevice` random batches per device (seqs from `firstSeq`), received at `at`. */
+async function storeRandom(
+  db: Database,
+  next: () => number,
+  o: { devices: readonly string[]; perDevice: number; firstSeq: number; at: Date },
+): Promise<number> {
+  let stored = 0;
+  for (let i = 0; i < o.perDevice; i++) {
+    for (const device of o.devices) {
+      const payload = encodeBatch({
+        v: 1,
+        device,
+        seq: o.firstSeq + i,
+        created: 0,
+        events: randomEvents(next, 1 + Math.floor(next() * 30)),
+      });
+      const r = await storeBatch(db, {
+        deviceId: device,
+        topic: uplinkTopic(device, 'events'),
+        payload,
+        receivedAt: new Date(o.at.getTime() + i * 60_000),
+      });
+      if (r.status !== 'stored') throw new Error(`not stored: ${JSON.stringify(r)}`);
+      stored++;
+    }
+  }
+  return stored;
+}
+
+const DEVICES = ['dev-1a', 'dev-1b', 'dev-2', 'dev-3', 'dev-unbound'] as const;
+
 const answers: Partial<Record<Engine, unknown>> = {};
 
 for (const engine of ['pglite', 'postgres'] as const) {
@@ -157,7 +204,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
         if (result.status === 'stored') stored += result.events;
       }
     }
+    t.equal(await rollupRows(db), 0, 'storeBatch leaves the rollups to the job');
+    const run = await runRollups(db);
+    t.equal(run.batches, payloads.length, 'the job rolls up every stored batch');
     const before = await checkRollupsMatchRaw(t, db);
+    t.same(await runRollups(db), { ran: true, batches: 0, events: 0, chunks: 0, forceDays: 0 }, 'idle run');
 
     // Redeliver every batch (later, as a broker would): nothing may change.
     for (const { device, payload, at } of payloads) {
@@ -169,6 +220,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
       });
       t.equal(result.status, 'duplicate');
     }
+    t.equal((await runRollups(db)).batches, 0, 'a duplicate gives the job nothing to do');
     const after = await checkRollupsMatchRaw(t, db);
     t.same(after, before, 'duplicates left every rollup unchanged');
 
@@ -181,6 +233,85 @@ for (const engine of ['pglite', 'postgres'] as const) {
     );
     t.ok((unbound?.n ?? 0) > 0, 'an unbound device rolls up under the empty member and force');
     answers[engine] = after;
+  });
+
+  t.test(`${engine}: batches stored while the job runs are rolled up once, later`, { skip }, async (t) => {
+    const db = await freshDatabase(t, engine);
+    await seedOrganisations(db);
+    const next = rng(7);
+    const at = new Date('2025-03-01T22:00:00Z');
+    const first = await storeRandom(db, next, { devices: DEVICES, perDevice: 6, firstSeq: 0, at });
+    // Small chunks, so the run is many transactions with ingest interleaved between them.
+    const [run, during] = await Promise.all([
+      runRollups(db, { maxBatches: 3 }),
+      storeRandom(db, next, { devices: DEVICES, perDevice: 6, firstSeq: 100, at }),
+    ]);
+    t.ok(run.chunks >= 10, `the run took ${run.chunks} chunks`);
+    t.ok(run.batches >= first && run.batches <= first + during, 'it rolled up what it could see');
+    await runRollups(db);
+    await checkRollupsMatchRaw(t, db);
+    const [left] = await db.query<{ n: number }>(
+      'SELECT count(*) AS n FROM batches WHERE rolled_up_at IS NULL',
+    );
+    t.equal(left?.n, 0, 'every batch is marked rolled up');
+  });
+
+  t.test(`${engine}: two jobs at once do not double-count`, { skip }, async (t) => {
+    const { db, url } = await freshDb(t, engine);
+    await seedOrganisations(db);
+    // On PostgreSQL a second process's pool (its own connections); PGlite has one connection.
+    const other = url === undefined ? db : await openDatabase(url, t.testdir());
+    if (other !== db) t.teardown(() => other.close());
+    const next = rng(99);
+    let seq = 0;
+    for (let round = 0; round < 4; round++) {
+      const at = new Date(Date.UTC(2025, 2, 1, 20 + round));
+      await storeRandom(db, next, { devices: DEVICES, perDevice: 4, firstSeq: seq, at });
+      seq += 4;
+      const runs = await Promise.all([
+        runRollups(db, { maxBatches: 2, topK: 3 }),
+        runRollups(other, { maxBatches: 2, topK: 3 }),
+        storeRandom(other, next, { devices: DEVICES, perDevice: 2, firstSeq: seq, at }),
+      ]);
+      seq += 2;
+      t.ok(runs[0].ran || runs[1].ran, 'at least one of them ran');
+    }
+    await runRollups(db, { topK: 3 });
+    await checkRollupsMatchRaw(t, db);
+    // The force top lists too: top K + remainder per day equal the full force-day rows.
+    const [sums] = await db.query<{ top: number; rest: number; full: number }>(
+      `SELECT (SELECT sum(events)::int8 FROM rollup_force_daily_top_sources) AS top,
+         (SELECT sum(events)::int8 FROM rollup_force_daily_remainder WHERE list = 'sources') AS rest,
+         (SELECT sum(events)::int8 FROM rollup_force_daily_sources) AS full`,
+    );
+    t.equal((sums?.top ?? 0) + (sums?.rest ?? 0), sums?.full, 'top K + remainder = every source');
+    const [topRows] = await db.query<{ n: number }>(
+      'SELECT max(n)::int8 AS n FROM (SELECT count(*) AS n FROM rollup_force_daily_top_sources GROUP BY force_id, day) x',
+    );
+    t.equal(topRows?.n, 3, 'at most K sources kept per force-day');
+  });
+
+  t.test(`${engine}: a job finding the lock held leaves the work to its holder`, { skip }, async (t) => {
+    const { db, url } = await freshDb(t, engine);
+    await seedOrganisations(db);
+    await storeRandom(db, rng(3), { devices: DEVICES, perDevice: 1, firstSeq: 0, at: new Date() });
+    if (url === undefined) {
+      // PGlite is one connection: the lock is held inside a transaction that runs the job itself.
+      await db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1::int8)', [ROLLUP_LOCK_KEY]);
+      });
+      t.equal((await runRollups(db)).batches, DEVICES.length, 'released at commit');
+      return;
+    }
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    t.teardown(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('SELECT pg_advisory_xact_lock($1::int8)', [ROLLUP_LOCK_KEY]);
+    t.same(await runRollups(db), { ran: false, batches: 0, events: 0, chunks: 0, forceDays: 0 });
+    t.equal(await rollupRows(db), 0, 'nothing rolled up while another process holds the lock');
+    await holder.query('COMMIT');
+    t.equal((await runRollups(db)).batches, DEVICES.length, 'the next run does it');
   });
 
   t.test(`${engine}: a rollup row saturates instead of overflowing`, { skip }, async (t) => {
@@ -203,6 +334,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
         receivedAt: at,
       });
     }
+    await runRollups(db);
     // Push the shared force row to the brink, as a hostile device could over many batches.
     await db.exec(`UPDATE rollup_force_daily_ports SET events = 9223372036854775000`);
     const payload = encodeBatch({
@@ -219,6 +351,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
       receivedAt: at,
     });
     t.equal(result.status, 'stored', "another member's batch still stores");
+    t.equal((await runRollups(db)).batches, 1, 'and the job still rolls it up');
     const [row] = await db.query<{ n: string }>('SELECT events::text AS n FROM rollup_force_daily_ports');
     t.equal(row?.n, '9223372036854775807', 'held at the int8 maximum');
   });

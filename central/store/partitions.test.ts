@@ -13,6 +13,7 @@ import {
   PARTITIONED_TABLES,
   partitionName,
 } from './partitions.js';
+import { runRollups } from './rollup-job.js';
 import { type Engine, freshDatabase as freshDb, postgresReachable } from './test-databases.js';
 
 const pgUp = await postgresReachable();
@@ -37,6 +38,7 @@ async function deliver(db: Database, receivedAt: Date, device = 'dev-p'): Promis
     receivedAt,
   });
   if (result.status !== 'stored') throw new Error(`not stored: ${JSON.stringify(result)}`);
+  await runRollups(db);
 }
 
 /** Which table each event row physically sits in, by received_at. */

@@ -32,6 +32,10 @@ export const ROLLUP_TABLES = [
   { table: 'rollup_force_daily_actions', column: 'day', widthMs: 86_400_000 },
   { table: 'rollup_force_daily_sources', column: 'day', widthMs: 86_400_000 },
   { table: 'rollup_force_daily_ports', column: 'day', widthMs: 86_400_000 },
+  { table: 'rollup_force_daily_top_sources', column: 'day', widthMs: 86_400_000 },
+  { table: 'rollup_force_daily_top_ports', column: 'day', widthMs: 86_400_000 },
+  { table: 'rollup_force_daily_remainder', column: 'day', widthMs: 86_400_000 },
+  { table: 'rollup_force_days_pending', column: 'day', widthMs: 86_400_000 },
 ] as const;
 
 export const DAY_MS = 86_400_000;

@@ -295,3 +295,58 @@ export async function rolledUpTo(db: Queryable): Promise<Date> {
   );
   return row?.at ?? new Date();
 }
+
+export interface RollupJobConfig extends RollupOptions {
+  /** Between runs (config `rollupIntervalS`, default 10 s). */
+  readonly intervalMs: number;
+}
+
+export interface RollupJob {
+  /** Stops the timer and waits for a run in progress. */
+  stop(): Promise<void>;
+}
+
+/** Log-shaped sink the job reports to (pino's Logger fits). */
+interface JobLogger {
+  debug(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Runs the job every `intervalMs` (first run at once). A failed run is logged and retried at the
+ * next tick, never thrown into the caller: batches wait with `rolled_up_at IS NULL` meanwhile.
+ * Runs never overlap within a process; across processes the job lock serialises them.
+ */
+export function startRollupJob(db: Database, config: RollupJobConfig, logger: JobLogger): RollupJob {
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const runOnce = async (): Promise<void> => {
+    if (stopped) return;
+    const started = performance.now();
+    try {
+      const result = await runRollups(db, config);
+      if (result.batches > 0 || result.forceDays > 0)
+        logger.debug({ ...result, ms: Math.round(performance.now() - started) }, 'rolled up');
+    } catch (err) {
+      logger.error({ err }, 'rollup job failed; retrying at the next interval');
+    }
+  };
+  let busy = false;
+  const tick = () => {
+    if (stopped || busy) return; // a run longer than the interval: skip, do not queue up
+    busy = true;
+    running = runOnce().finally(() => {
+      busy = false;
+    });
+  };
+  tick();
+  const timer = setInterval(tick, config.intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
