@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- central-queries [--db postgres://user@host:5432/postgres] [options]`
  *
- * Loads 30 days of synthetic rollups for one force (50 members, 200 devices) plus a sample of raw
- * batches stored through `storeBatch` (so the per-batch cost of the rollup upserts is measured on
- * tables of realistic size), then times the member and force report queries over the 30 days.
+ * Loads 30 days of synthetic rollups for one force (50 members, 200 devices), computes the force
+ * top lists for every day (as the rollup job does when a day changes), stores a sample of raw
+ * batches through `storeBatch` (500- and 2000-event batches by default, against the events-only
+ * insert as a floor), rolls them up with the rollup job on tables of realistic size (events/s
+ * rolled up), then times the member and force report queries over the 30 days.
  * With `--db` (a server URL) it creates a database of its own and drops it at the end; without it,
  * it uses PGlite in a temporary directory with a smaller load (PGlite is one single-threaded WASM
  * process: the figures there are for one box, not the national target).
@@ -13,7 +15,8 @@
  * protocols per device. Force-day rollups are summed from the member-hour rows, as ingest would
  * have built them.
  *
- * Ends with one JSON line: p50/p95 per report, rows in the rollups, ms per stored batch.
+ * Ends with one JSON line: p50/p95 per report, rows in the rollups, ms per stored batch per batch
+ * size, rollup job throughput and top-list refresh time.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +31,7 @@ import { memberReport } from '../central/report/member-report.js';
 import { type Database, openDatabase } from '../central/store/db.js';
 import { migrate } from '../central/store/migrate.js';
 import { ensurePartitions } from '../central/store/partitions.js';
+import { DEFAULT_TOP_K, refreshForceTopLists, runRollups } from '../central/store/rollup-job.js';
 import { encodeBatch } from '../protocol/codec.js';
 import type { ConnectionEvent } from '../protocol/event.js';
 import { uplinkTopic } from '../protocol/topics.js';
@@ -187,7 +191,8 @@ export default async function run(args: string[]): Promise<void> {
       ports: { type: 'string' },
       pool: { type: 'string', default: '50000' },
       batches: { type: 'string' },
-      'batch-events': { type: 'string', default: '500' },
+      'batch-events': { type: 'string', default: '500,2000' },
+      'top-k': { type: 'string', default: String(DEFAULT_TOP_K) },
       iterations: { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
@@ -202,7 +207,8 @@ export default async function run(args: string[]): Promise<void> {
     ports: Number(values.ports ?? (postgres ? 30 : 10)),
     pool: Number(values.pool),
     batches: Number(values.batches ?? (postgres ? 300 : 60)),
-    batchEvents: Number(values['batch-events']),
+    batchEvents: values['batch-events'].split(',').map(Number),
+    topK: Number(values['top-k']),
     iterations: Number(values.iterations ?? (postgres ? 60 : 20)),
   };
   const hours = o.days * 24;
@@ -241,24 +247,58 @@ export default async function run(args: string[]): Promise<void> {
     const [, seedMs] = await timed(() => seed(db, { ...o, hours, start }));
     log(`  seeded in ${Math.round(seedMs / 1000)} s`);
 
-    // Raw sample through storeBatch (with rollups) and, for comparison, the events-only insert.
-    const withRollups: number[] = [];
-    const eventsOnly: number[] = [];
-    for (let i = 0; i < o.batches; i++) {
-      const device = deviceId(i % o.devices);
-      const events = batchEvents(o.batchEvents, o.pool);
-      const at = new Date();
-      const payload = encodeBatch({ v: 1, device, seq: 1_000_000 + i, created: Date.now(), events });
-      const [result, ms] = await timed(() =>
-        storeBatch(db, { deviceId: device, topic: uplinkTopic(device, 'events'), payload, receivedAt: at }),
-      );
-      if (result.status !== 'stored') throw new Error(`batch not stored: ${JSON.stringify(result)}`);
-      withRollups.push(ms);
-      const [, baseMs] = await timed(() => insertEventsOnly(db, device, 2_000_000 + i, at, events));
-      eventsOnly.push(baseMs);
+    // Every seeded force-day is pending: compute their top lists as the job would.
+    await db.query(
+      `INSERT INTO rollup_force_days_pending (force_id, day) SELECT DISTINCT force_id, day
+       FROM rollup_force_daily_sources ON CONFLICT DO NOTHING`,
+    );
+    const [forceDays, topRefreshMs] = await timed(() => refreshForceTopLists(db, o.topK));
+    const topRefresh = {
+      forceDays: forceDays ?? 0,
+      msPerForceDay: Math.round((topRefreshMs / Math.max(1, forceDays ?? 1)) * 10) / 10,
+    };
+    log(`  force top lists (K ${o.topK}): ${JSON.stringify(topRefresh)}`);
+
+    // Raw sample through storeBatch (events only since the rollup job) and, as a floor, the bare
+    // events insert; then the rollup job over everything stored.
+    const storeBatchMs: Record<string, unknown> = {};
+    let seq = 1_000_000;
+    let storedEvents = 0;
+    for (const size of o.batchEvents) {
+      const stored: number[] = [];
+      const eventsOnly: number[] = [];
+      for (let i = 0; i < o.batches; i++) {
+        const device = deviceId(i % o.devices);
+        const events = batchEvents(size, o.pool);
+        const at = new Date();
+        const payload = encodeBatch({ v: 1, device, seq: seq++, created: Date.now(), events });
+        const [result, ms] = await timed(() =>
+          storeBatch(db, { deviceId: device, topic: uplinkTopic(device, 'events'), payload, receivedAt: at }),
+        );
+        if (result.status !== 'stored') throw new Error(`batch not stored: ${JSON.stringify(result)}`);
+        storedEvents += size;
+        stored.push(ms);
+        const [, baseMs] = await timed(() => insertEventsOnly(db, device, 2_000_000 + seq, at, events));
+        eventsOnly.push(baseMs);
+      }
+      const s = stats(stored);
+      storeBatchMs[String(size)] = {
+        storeBatch: s,
+        eventsOnlyInsert: stats(eventsOnly),
+        eventsPerSAtP50: Math.round((size / s.p50) * 1000),
+      };
+      log(`  storeBatch ms/batch of ${size} events: ${JSON.stringify(storeBatchMs[String(size)])}`);
     }
-    const storeStats = { withRollups: stats(withRollups), eventsOnlyInsert: stats(eventsOnly) };
-    log(`  storeBatch ms/batch of ${o.batchEvents} events: ${JSON.stringify(storeStats)}`);
+    // The events-only rows have no batches row: the job never sees them, as intended.
+    const [rollup, rollupMs] = await timed(() => runRollups(db, { topK: o.topK }));
+    if (rollup.events !== storedEvents)
+      throw new Error(`rolled up ${rollup.events} of ${storedEvents} events`);
+    const rollupJob = {
+      ...rollup,
+      ms: Math.round(rollupMs),
+      eventsPerS: Math.round((rollup.events / rollupMs) * 1000),
+    };
+    log(`  rollup job: ${JSON.stringify(rollupJob)}`);
 
     if (db.kind === 'postgres') await db.exec('VACUUM ANALYZE');
     else await db.exec('ANALYZE');
@@ -270,6 +310,8 @@ export default async function run(args: string[]): Promise<void> {
       'rollup_force_daily_actions',
       'rollup_force_daily_sources',
       'rollup_force_daily_ports',
+      'rollup_force_daily_top_sources',
+      'rollup_force_daily_top_ports',
       'events',
     ]) {
       const [row] = await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`);
@@ -301,7 +343,9 @@ export default async function run(args: string[]): Promise<void> {
       ...o,
       seedS: Math.round(seedMs / 1000),
       rows,
-      storeBatchMs: storeStats,
+      storeBatchMs,
+      rollupJob,
+      topRefresh,
       memberReportMs: stats(memberMs),
       forceReportMs: stats(forceMs),
     };

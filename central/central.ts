@@ -19,7 +19,9 @@ import { startPortal } from './portal/server.js';
 import { EnrolmentService } from './provision/enrolment-service.js';
 import { RevokedDevices, writeCrl } from './provision/revocation.js';
 import { openDatabase } from './store/db.js';
+import { startMaintenance } from './store/maintenance.js';
 import { migrate } from './store/migrate.js';
+import { startRollupJob } from './store/rollup-job.js';
 import { defaultWorkerId } from './worker.js';
 
 export interface RunningCentral {
@@ -69,6 +71,16 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
     logger,
   };
   const closers: (() => Promise<void>)[] = [];
+  // Store upkeep (day partitions, retention) and the rollup job: both serialised across central
+  // processes by advisory locks, so every process runs them; closers stop them before db.close().
+  const maintenance = startMaintenance(db, config, logger);
+  closers.push(() => maintenance.stop());
+  const rollups = startRollupJob(
+    db,
+    { intervalMs: config.rollupIntervalS * 1000, topK: config.forceTopK },
+    logger,
+  );
+  closers.push(() => rollups.stop());
   let brokerPort: number | undefined;
   // Revocation: the embedded broker refuses revoked devices from memory; Mosquitto reads the CRL.
   const ca = await loadOrCreateCa(join(dataDir, 'ca'));

@@ -93,7 +93,10 @@ export interface MqttWorker {
 }
 
 export async function startMqttWorker(options: MqttWorkerOptions): Promise<MqttWorker> {
-  const filter = `$share/${options.group}/${uplinkFilterAllDevices('events')}`;
+  // Events and loss records: a loss record never acknowledged would be resent by the device forever.
+  const filters = (['events', 'loss'] as const).map(
+    (kind) => `$share/${options.group}/${uplinkFilterAllDevices(kind)}`,
+  );
   const n = Math.max(1, options.connections ?? 1);
   const clientIds = Array.from({ length: n }, (_, i) =>
     n === 1 ? options.clientId : `${options.clientId}-${i}`,
@@ -150,16 +153,16 @@ export async function startMqttWorker(options: MqttWorkerOptions): Promise<MqttW
           client.once('error', onError);
         });
       }
-      await client.subscribeAsync(filter, { qos: 1 });
+      await client.subscribeAsync(filters, { qos: 1 });
     }),
   );
-  logger.info({ url: options.url, filter, clientIds }, 'ingest worker subscribed');
+  logger.info({ url: options.url, filters, clientIds }, 'ingest worker subscribed');
   return {
     clientIds,
     connected: () => clients.filter((c) => c.connected).length,
     close: async (closeOptions = {}) => {
       if (closeOptions.retire) {
-        await Promise.all(clients.map((c) => c.unsubscribeAsync(filter)));
+        await Promise.all(clients.map((c) => c.unsubscribeAsync(filters)));
         const idleMs = closeOptions.idleMs ?? 2000;
         lastMessageAt = Date.now();
         while (inFlight > 0 || Date.now() - lastMessageAt < idleMs)
