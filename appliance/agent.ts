@@ -14,12 +14,11 @@ import { startTcpListener } from './ingest/tcp.js';
 import { loadTlsMaterial, startTlsListener, type TlsListener } from './ingest/tls.js';
 import { startUdpListener } from './ingest/udp.js';
 import { readUdpKernelDrops } from './ingest/udp-drops.js';
-import { minimisePolicyFromSettings } from './minimise/policy-config.js';
 import { loadPrivacyKey } from './minimise/privacy-key.js';
 import { Outbox } from './outbox/outbox.js';
-import { parseFormatOverrides } from './parse/format-overrides.js';
 import { FAMILIES } from './parse/registry.js';
 import { Pipeline } from './pipeline.js';
+import { MemberSettings } from './settings/member-settings.js';
 import { LastSent } from './status/sent.js';
 import { startStatusServer } from './status/server.js';
 import { type AgentStatus, notRunningUplinkStats } from './status/status.js';
@@ -39,17 +38,30 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+export interface AgentStartOptions {
+  /** Config keys given as command-line flags: they win over the member's status-page settings. */
+  readonly explicitKeys?: ReadonlySet<string>;
+}
+
+export async function startAgent(
+  config: AgentConfig,
+  logger: Logger,
+  options: AgentStartOptions = {},
+): Promise<RunningAgent> {
   // Settings that need more than the schema are checked before anything is opened or bound.
   const tlsMaterial = loadTlsMaterial(config);
-  const formatOverrides = parseFormatOverrides(
-    config.formatOverrides,
-    FAMILIES.map((f) => f.name),
-  );
   const dataDir = resolve(config.dataDir);
   const identityDir = resolve(config.identityDir || join(dataDir, 'identity'));
   const { centralUrl, pinnedCaPem } = enrolmentSettings(config, identityDir);
-  const privacy = minimisePolicyFromSettings(config, () => loadPrivacyKey(dataDir));
+  // Privacy and pinned formats: config < the member's page (member-settings.json) < explicit flags.
+  const memberSettings = new MemberSettings({
+    dataDir,
+    config,
+    ...(options.explicitKeys && { explicitKeys: options.explicitKeys }),
+    familyNames: FAMILIES.map((f) => f.name),
+    loadKey: () => loadPrivacyKey(dataDir),
+  });
+  const { privacy, formatOverrides } = memberSettings.current;
   // The uplink starts when the device is enrolled (at once for a pre-provisioned identity); until
   // then the outbox fills. The device id comes from the key, so the outbox has it from the start.
   const lastSent = new LastSent();
@@ -110,6 +122,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     { privacy, ...(summariser && { summariser }) },
     formatOverrides,
   );
+  memberSettings.onApplied((applied) => {
+    if (applied.privacy) pipeline.setPrivacy(applied.privacy);
+    if (applied.formatOverrides) pipeline.setFormatOverrides(applied.formatOverrides);
+    logger.info({ changes: applied.changes }, 'member settings changed on the status page');
+  });
   const udp = await startUdpListener({
     host: config.listenHost,
     port: config.syslogUdpPort,
@@ -164,6 +181,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     port: config.statusPort,
     getStatus: status,
     dataDir,
+    settings: memberSettings,
   });
   return {
     deviceId: enrolment.deviceId,

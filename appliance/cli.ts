@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { printJsonLine, runCommand, UserError, untilSignal } from '../common/cli.js';
-import { addConfigFlags, resolveConfig, sampleConfig } from '../common/config.js';
+import { addConfigFlags, explicitKeys, resolveConfig, sampleConfig } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import { startAgent } from './agent.js';
@@ -28,7 +28,9 @@ addConfigFlags(
   runCommand('cyberalarm-agent run', async () => {
     const config = resolveConfig(AgentConfigSchema, flags);
     const logger = createLogger('agent', config.logLevel);
-    const agent = await startAgent(config, logger);
+    const agent = await startAgent(config, logger, {
+      explicitKeys: explicitKeys(AgentConfigSchema, flags),
+    });
     printJsonLine({ event: 'listening', deviceId: agent.deviceId, ...agent.ports });
     logger.info({ deviceId: agent.deviceId, ...agent.ports }, 'agent running');
     const signal = await untilSignal();

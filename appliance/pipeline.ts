@@ -55,6 +55,8 @@ export class Pipeline {
     minimise: newMinimiseCounters(),
   };
   private readonly tracker: SourceFormatTracker;
+  /** Swapped whole by `setPrivacy` (the member's page): the hot path reads one property per event. */
+  private privacy: MinimisePolicy;
   private now = new Date();
   private readonly clock: NodeJS.Timeout;
   private readonly summariser: FlowSummariser | undefined;
@@ -63,11 +65,12 @@ export class Pipeline {
   constructor(
     private readonly outbox: Outbox,
     private readonly accounting: SourceAccounting,
-    private readonly stages: PipelineStages,
+    stages: PipelineStages,
     /** Source key → family name (`formatOverrides`), already validated against the registry. */
     formatOverrides: ReadonlyMap<string, string> = new Map(),
   ) {
     this.tracker = new SourceFormatTracker(formatOverrides);
+    this.privacy = stages.privacy;
     this.summariser = stages.summariser;
     this.nowMs = stages.now ?? Date.now;
     if (this.summariser) this.counters.summarise = this.summariser.counters;
@@ -100,7 +103,7 @@ export class Pipeline {
       c.parsed++;
       c.byFamily[result.family] = (c.byFamily[result.family] ?? 0) + 1;
       this.accounting.recordParsed(record, result.family, result.confidence);
-      const event = minimise(result.event, this.stages.privacy, c.minimise);
+      const event = minimise(result.event, this.privacy, c.minimise);
       if (this.summariser === undefined) this.outbox.append(event);
       else if (this.summariser.add(event, this.nowMs())) this.flushDue();
     } else {
@@ -132,6 +135,16 @@ export class Pipeline {
       }
       return copy;
     });
+  }
+
+  /** A new privacy policy for every event parsed from now on (events already summarised keep theirs). */
+  setPrivacy(policy: MinimisePolicy): void {
+    this.privacy = policy;
+  }
+
+  /** New pinned formats (source key → family name, validated against the registry) from the next message. */
+  setFormatOverrides(overrides: ReadonlyMap<string, string>): void {
+    this.tracker.setOverrides(overrides);
   }
 
   /** Hands the summaries of ended windows to the outbox. */

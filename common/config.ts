@@ -131,6 +131,11 @@ export function resolveConfig<S extends TObject>(schema: S, flags: Record<string
   return withDefaults as Static<S>;
 }
 
+/** The settings given on the command line (not from the file or a default): they win over everything. */
+export function explicitKeys(schema: TObject, flags: Record<string, unknown>): Set<string> {
+  return new Set(Object.keys(schema.properties).filter((key) => flags[key] !== undefined));
+}
+
 function acceptedValues(prop: TSchema): string {
   const p = prop as { anyOf?: { const?: unknown }[]; minimum?: number; maximum?: number };
   if (p.anyOf) return ` (accepted: ${p.anyOf.map((o) => JSON.stringify(o.const)).join(', ')})`;

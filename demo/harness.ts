@@ -155,8 +155,9 @@ export interface AgentStatusView {
   };
   uplink: { state: string; ackedBatches: number };
   ingest: { udp: { messages: number; kernelDrops: number | null }; tcp: { messages: number } };
-  /** Absent on agents built before enrolment (issue 6). `qr` is the exact QR text while pending. */
-  enrolment?: { state: 'pending' | 'enrolled' | 'revoked'; qr?: string };
+  /** Absent on agents built before enrolment (issue 6). `qr` is the exact QR text while pending;
+   * `centralState` is what central last answered (`pending` once the request is registered). */
+  enrolment?: { state: 'pending' | 'enrolled' | 'revoked'; qr?: string; centralState?: string };
 }
 
 export async function startAgentProcess(

@@ -93,11 +93,23 @@ export class SourceFormatTracker {
   private readonly sources = new Map<string, SourceFormat>();
 
   constructor(
-    private readonly overrides: ReadonlyMap<string, string> = new Map(),
+    private overrides: ReadonlyMap<string, string> = new Map(),
     readonly maxSources = 4096,
     /** Consecutive successes of one family after which a source skips detection. */
     readonly confidentAfter = 20,
   ) {}
+
+  /**
+   * Replaces the pinned formats at run time (the member changed them on the status page); the next
+   * message of each source uses them. A source whose pin changed forgets what detection had learned,
+   * so it is detected afresh instead of resuming a streak from before the pin.
+   */
+  setOverrides(overrides: ReadonlyMap<string, string>): void {
+    for (const key of new Set([...this.overrides.keys(), ...overrides.keys()])) {
+      if (this.overrides.get(key) !== overrides.get(key)) this.sources.delete(key);
+    }
+    this.overrides = overrides;
+  }
 
   /** The configured family name for a source, if any. */
   override(sourceKey: string): string | undefined {

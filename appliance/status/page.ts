@@ -6,8 +6,11 @@
  * shows as text.
  */
 import type { ConnectionEvent } from '../../protocol/event.js';
+import type { SettingsView } from '../settings/member-settings.js';
 import { renderSetupHelp, type SyslogTarget } from './help.js';
 import { escapeHtml } from './html.js';
+import type { SettingsFormState } from './settings-form.js';
+import { renderSettingsSections, SETTINGS_CSS } from './settings-page.js';
 import type { AgentStatus, PublicStatus } from './status.js';
 
 export { escapeHtml } from './html.js';
@@ -33,6 +36,10 @@ export interface PageModel {
   readonly perMinute?: (source: string, messages: number) => number | null;
   /** A form's outcome to show at the top (plain text; escaped here). */
   readonly notice?: string;
+  /** The member's settings (privacy, pinned formats, audit trail); absent: no settings sections. */
+  readonly settings?: SettingsView;
+  /** A refused settings form, shown beside its field with the values as submitted. */
+  readonly settingsForm?: SettingsFormState;
 }
 
 const e = escapeHtml;
@@ -55,7 +62,8 @@ pre.cmd{background:#f6f8fa;border:1px solid #d8dee4;border-radius:6px;padding:.6
 .muted{color:#57606a;font-size:.85rem}.notice{background:#cff4fc;border-color:#9eeaf9}
 form{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center}input[type=password]{padding:.4rem;min-width:14rem}
 button{padding:.4rem .9rem;border-radius:6px;border:1px solid #12324f;background:#12324f;color:#fff;cursor:pointer}
-details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}`;
+details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
+${SETTINGS_CSS}`;
 
 export function renderStatusPage(model: PageModel): string {
   const p = model.publicStatus;
@@ -125,7 +133,8 @@ function accessSection(model: PageModel): string {
   }
   if (model.access === 'local') {
     return `<section id="access"><p class="muted">Viewed from this appliance itself: everything is shown without
-signing in. From the network, the admin password is needed for the sections below.</p></section>`;
+signing in. From the network, the admin password is needed for the sections below. Changing settings
+always needs it.</p>${model.adminPasswordSet ? signInForm : ''}</section>`;
   }
   if (!model.adminPasswordSet) {
     return `<section id="access"><h2>Set the admin password</h2>
@@ -138,12 +147,25 @@ autocomplete="new-password" aria-label="repeat the password" required minlength=
   }
   return `<section id="access"><h2>Sign in</h2><p>Sign in with the admin password to see log sources,
 samples, the outbox and what leaves this box.</p>
-<form method="post" action="/login"><input type="password" name="password" autocomplete="current-password"
-aria-label="admin password" required><button type="submit">Sign in</button></form></section>`;
+${signInForm}</section>`;
 }
 
+const signInForm = `<form method="post" action="/login"><input type="password" name="password" autocomplete="current-password"
+aria-label="admin password" required><button type="submit">Sign in</button></form>`;
+
 function privateSections(s: AgentStatus, model: PageModel): string {
-  return [connectionSection(s), sourcesSection(s, model), outboxSection(s), sentSection(s)].join('\n');
+  const sections = [connectionSection(s), sourcesSection(s, model), outboxSection(s), sentSection(s)];
+  if (model.settings) {
+    sections.push(
+      renderSettingsSections({
+        view: model.settings,
+        canChange: model.access === 'admin',
+        sources: s.sources,
+        ...(model.settingsForm && { formState: model.settingsForm }),
+      }),
+    );
+  }
+  return sections.join('\n');
 }
 
 function connectionSection(s: AgentStatus): string {

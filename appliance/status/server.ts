@@ -13,9 +13,11 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { renderPrometheus } from '../../common/metrics.js';
+import type { MemberSettings } from '../settings/member-settings.js';
 import { AdminAuth, SESSION_TTL_MS } from './admin.js';
 import { type PageAccess, renderStatusPage } from './page.js';
 import { RATE_SNAPSHOT_MS, SourceRates } from './rates.js';
+import { type FormBody, readPrivacyForm, readSourceForm, type SettingsFormState } from './settings-form.js';
 import { type AgentStatus, publicStatus, statusMetrics } from './status.js';
 
 export interface StatusServer {
@@ -58,7 +60,16 @@ export interface StatusAppOptions {
   readonly getStatus: () => AgentStatus;
   /** `<dataDir>`: where admin.json lives. */
   readonly dataDir: string;
+  /** The member's privacy choices and pinned formats; absent: the page has no settings forms. */
+  readonly settings?: MemberSettings;
 }
+
+/** Outcomes a redirect may name in `?saved=` (fixed texts: nothing from the query is echoed). */
+const SAVED_NOTICES: Readonly<Record<string, string>> = {
+  privacy: 'Privacy choices saved. They apply from the next connection logged.',
+  sources: 'Source format saved. It applies from that source’s next message.',
+  unchanged: 'Nothing changed: those were already the settings.',
+};
 
 export async function startStatusServer(
   options: StatusAppOptions & { readonly host: string; readonly port: number },
@@ -106,9 +117,16 @@ export async function buildStatusApp(
   const access = (req: FastifyRequest): PageAccess =>
     auth.isValidSession(req.cookies[SESSION_COOKIE]) ? 'admin' : isLoopback(req.ip) ? 'local' : 'public';
 
-  const page = async (req: FastifyRequest, reply: FastifyReply, notice?: string, code = 200) => {
+  const page = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    notice?: string,
+    code = 200,
+    settingsForm?: SettingsFormState,
+  ) => {
     const status = options.getStatus();
     const level = access(req);
+    const settings = level === 'public' ? undefined : options.settings?.view();
     const hostHeader = req.headers.host ?? '';
     const ingest = status.ingest;
     return reply
@@ -129,6 +147,8 @@ export async function buildStatusApp(
           },
           perMinute: (source, messages) => rates.perMinute(source, Date.now(), messages),
           ...(notice && { notice }),
+          ...(settings && { settings }),
+          ...(settingsForm && { settingsForm }),
         }),
       );
   };
@@ -148,7 +168,93 @@ export async function buildStatusApp(
     }
   };
 
-  app.get('/', (req, reply) => page(req, reply));
+  app.get<{ Querystring: { saved?: string } }>('/', (req, reply) => {
+    const saved = req.query.saved;
+    return page(req, reply, typeof saved === 'string' ? SAVED_NOTICES[saved] : undefined);
+  });
+
+  /** Changes need a session, whoever asks (the box itself included); runs after checkOrigin. */
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (reply.sent) return;
+    if (!auth.isValidSession(req.cookies[SESSION_COOKIE])) {
+      await page(req, reply, 'Sign in with the admin password to change settings.', 401);
+    }
+  };
+
+  const settings = options.settings;
+  if (settings) {
+    const afterApply = (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      form: SettingsFormState['form'],
+      result: ReturnType<MemberSettings['apply']>,
+      submitted: Record<string, string>,
+    ) => {
+      if (!result.ok) {
+        return page(req, reply, 'Not saved: nothing was changed.', 400, {
+          form,
+          error: result.reason,
+          ...(result.key && { key: result.key }),
+          submitted,
+        });
+      }
+      if (result.auditError) {
+        return page(
+          req,
+          reply,
+          `Saved and in force, but the audit record could not be written: ${result.auditError}`,
+          500,
+        );
+      }
+      const anchor = form === 'privacy' ? 'privacy' : 'source-formats';
+      return reply.redirect(`/?saved=${result.changes.length === 0 ? 'unchanged' : form}#${anchor}`, 303);
+    };
+
+    app.post<{ Body: FormBody }>(
+      '/settings/privacy',
+      { preHandler: [checkOrigin, requireAdmin] },
+      async (req, reply) => {
+        const form = readPrivacyForm(req.body);
+        if (!form.ok) {
+          return page(req, reply, 'Not saved: nothing was changed.', 400, {
+            form: 'privacy',
+            error: form.reason,
+            key: form.key,
+            submitted: form.submitted,
+          });
+        }
+        return afterApply(
+          req,
+          reply,
+          'privacy',
+          settings.apply('privacy', form.changes, req.ip),
+          form.submitted,
+        );
+      },
+    );
+
+    app.post<{ Body: FormBody }>(
+      '/settings/sources',
+      { preHandler: [checkOrigin, requireAdmin] },
+      async (req, reply) => {
+        const form = readSourceForm(req.body);
+        if (!form.ok) {
+          return page(req, reply, 'Not saved: nothing was changed.', 400, {
+            form: 'sources',
+            error: form.reason,
+            submitted: form.submitted,
+          });
+        }
+        return afterApply(
+          req,
+          reply,
+          'sources',
+          settings.setSourceFormat(form.source, form.format, req.ip),
+          form.submitted,
+        );
+      },
+    );
+  }
 
   app.post<{ Body: { password?: string; confirm?: string } }>(
     '/setup',
@@ -185,6 +291,11 @@ export async function buildStatusApp(
   app.get('/api/status', async (req) => {
     const status = options.getStatus();
     return access(req) === 'public' ? publicStatus(status) : status;
+  });
+  app.get('/api/settings', async (req, reply) => {
+    if (access(req) === 'public') return reply.code(401).send({ error: 'sign in to read the settings' });
+    if (!settings) return reply.code(404).send({ error: 'no member settings on this server' });
+    return settings.view();
   });
   app.get('/api/enrolment', async () => options.getStatus().enrolment);
   app.get('/api/health', async () => publicStatus(options.getStatus()).health);
