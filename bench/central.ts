@@ -264,7 +264,6 @@ try {
     // share of the group's messages (see docs/DEPLOY.md).
     for (const id of ids)
       procs.push(await startWorker(id, values['cpu-prof'] === true && name === 'burst-1-worker'));
-    const workerPids = procs.map((p) => p.child.pid!);
     const pgMatch = { comm: 'postgres' };
     const mqMatch = { needle: mosquittoConf };
     const cpu0 = {

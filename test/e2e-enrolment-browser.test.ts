@@ -12,8 +12,9 @@
  * counts towards the portal's per-address limit (10 per 15 minutes), so the guessing test is last.
  * An officer signs in once per run: the portal refuses a TOTP code that was already used.
  *
- * Screenshots of the status page and the enrolment pages are written to docs/screenshots/ (linked
- * from the README); on failure, a screenshot of every open page goes to .tap/screenshots/.
+ * Screenshots of the status page and the enrolment pages are written to .tap/screenshots/latest/
+ * (to docs/screenshots/, linked from the README, with CYBERALARM_UPDATE_SCREENSHOTS=1); on failure,
+ * a screenshot of every open page goes to .tap/screenshots/.
  */
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's Locator.innerText is the rendered text a person sees (script and hidden elements excluded), which is what these tests assert on; the rule is about DOM nodes.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,7 +72,11 @@ const SEL = {
   },
 } as const;
 
-const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+// The README's screenshots are refreshed only on request, so a test run leaves the tree clean.
+const SCREENSHOTS =
+  process.env.CYBERALARM_UPDATE_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs', 'screenshots')
+    : join(ROOT, '.tap', 'screenshots', 'latest');
 const FAILURES = join(ROOT, '.tap', 'screenshots');
 
 const unavailable = browserUnavailable();

@@ -108,6 +108,8 @@ export class SourceFormatTracker {
     for (const key of new Set([...this.overrides.keys(), ...overrides.keys()])) {
       if (this.overrides.get(key) !== overrides.get(key)) this.sources.delete(key);
     }
+    this.lastKey = undefined; // its entry may have been deleted above
+    this.lastEntry = undefined;
     this.overrides = overrides;
   }
 
@@ -116,8 +118,15 @@ export class SourceFormatTracker {
     return this.overrides.size === 0 ? undefined : this.overrides.get(sourceKey);
   }
 
+  /** The source touched last: a firewall sends in bursts, so most lines repeat it. */
+  private lastKey: string | undefined;
+  private lastEntry: SourceFormat | undefined;
+
   /** The entry for a source, created if new and marked most recently seen (Map order is LRU order). */
   touch(sourceKey: string): SourceFormat {
+    // Already the most recent: moving it to the end of the Map (a delete and a set, which also
+    // leaves a hole the Map must compact later) would change nothing.
+    if (sourceKey === this.lastKey) return this.lastEntry!;
     const sources = this.sources;
     let entry = sources.get(sourceKey);
     if (entry === undefined) {
@@ -130,6 +139,8 @@ export class SourceFormatTracker {
       sources.delete(sourceKey);
     }
     sources.set(sourceKey, entry);
+    this.lastKey = sourceKey;
+    this.lastEntry = entry;
     return entry;
   }
 

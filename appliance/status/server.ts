@@ -107,7 +107,8 @@ export async function buildStatusApp(
     return qrCache.svg;
   };
 
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+  // forceCloseConnections: a browser's keep-alive connection must not hold shutdown for minutes.
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true });
   await app.register(cookie);
   await app.register(formbody);
   app.addHook('onSend', async (_req, reply) => {

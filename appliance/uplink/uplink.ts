@@ -118,6 +118,8 @@ export class Uplink {
       this.attempt = 0;
       this.stats.connects++;
       this.stats.state = 'connected';
+      // An old error (an outage long past) must not be read as the reason for the next refusal.
+      delete this.stats.lastError;
       this.options.logger.info(
         { url: this.options.url, protocolVersion: this.protocolVersion },
         'uplink connected',

@@ -104,7 +104,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const der =
         typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined;
       const identity = der ? certificateIdentity(der) : undefined;
-      if (!identity || options.isRefused?.(identity)) {
+      if (!identity) {
         counters.identityRejected++;
         logger.warn(
           { remote: socket.remoteAddress },
@@ -115,8 +115,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       }
       if (identity.kind === 'device') packet.clientId = identity.deviceId;
       identities.set(client, identity);
-      counters.connections++;
       callback(null, true);
+    },
+    // Refusing here, not in preConnect, makes Aedes answer CONNACK "not authorised" (3.1.1 code 5),
+    // which the agent recognises as revocation; a bare close would look like an outage.
+    authenticate: (client, _username, _password, done) => {
+      const identity = identities.get(client);
+      if (identity && options.isRefused?.(identity)) {
+        counters.identityRejected++;
+        logger.warn({ client: client.id }, 'connection refused: certificate revoked');
+        done(Object.assign(new Error('not authorised'), { returnCode: 5 }), false);
+        return;
+      }
+      counters.connections++;
+      done(null, true);
     },
     authorizePublish: (client, packet, callback) => {
       if (!client) return callback(null); // the broker's own messages (e.g. $SYS)

@@ -86,7 +86,11 @@ const SCANNER_SCRIPT = `
   var canvas=document.createElement('canvas'),ctx=canvas.getContext('2d',{willReadFrequently:true});
   function say(t){status.textContent=t;}
   function decode(source,w,h){
-    var scale=Math.min(1,1280/Math.max(w,h));canvas.width=Math.round(w*scale);canvas.height=Math.round(h*scale);
+    // Shrunk first (fast on a phone); a big photo with a small QR code is retried at up to 4096 px.
+    return decodeAt(source,w,h,1280)||(Math.max(w,h)>1280?decodeAt(source,w,h,4096):null);
+  }
+  function decodeAt(source,w,h,max){
+    var scale=Math.min(1,max/Math.max(w,h));canvas.width=Math.round(w*scale);canvas.height=Math.round(h*scale);
     ctx.drawImage(source,0,0,canvas.width,canvas.height);
     var img=ctx.getImageData(0,0,canvas.width,canvas.height);
     var code=jsQR(img.data,img.width,img.height,{inversionAttempts:'attemptBoth'});

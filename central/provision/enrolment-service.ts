@@ -213,6 +213,9 @@ export class EnrolmentService {
       }
       const live = row.state === 'pending' && row.expires_at > now;
       if (live && row.pairing_code_hash === codeHash && row.csr_pem === csrPem) return 'unchanged' as const;
+      // An expired code stays dead: a device re-registering with it (restarted after expiry) is told
+      // `expired` and must show a new code; refreshing would bring the old one back to life.
+      if (!live && row.pairing_code_hash === codeHash) return 'unchanged' as const;
       if (live || row.state === 'expired' || row.state === 'pending') {
         // The CSR proved the key, so only the device itself can refresh its own request: a new code
         // (the agent restarted) or an expired request starts a fresh pending period.
