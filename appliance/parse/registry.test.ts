@@ -160,6 +160,21 @@ t.test('tracker: memory is bounded, least recently seen source evicted', async (
   t.equal(big.maxSources, 4096);
 });
 
+t.test('tracker: repeats of the last source keep LRU order; a changed pin forgets the source', async (t) => {
+  const tracker = new SourceFormatTracker(new Map(), 2);
+  for (const s of ['a', 'b', 'b', 'a', 'a']) parseMessage(NETFILTER_LINE, FIXTURE_NOW, tracker, s);
+  parseMessage(NETFILTER_LINE, FIXTURE_NOW, tracker, 'c'); // a was touched last: b goes
+  t.ok(tracker.format('a'));
+  t.equal(tracker.format('b'), undefined);
+  t.equal(tracker.format('c')?.family, 'netfilter');
+  tracker.setOverrides(new Map([['c', 'pfsense']]));
+  tracker.setOverrides(new Map());
+  t.equal(tracker.format('c'), undefined, 'the cached last source was dropped with its entry');
+  parseMessage(NETFILTER_LINE, FIXTURE_NOW, tracker, 'c');
+  t.equal(tracker.format('c')?.family, 'netfilter');
+  t.equal(tracker.size, 2);
+});
+
 t.test('parseMessage never throws, even when a family does', async (t) => {
   const pfsense = familyByName('pfsense')!;
   const originalParse = pfsense.parse;
