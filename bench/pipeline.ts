@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseMessage } from '../appliance/parse/registry.js';
 import { replay } from '../appliance/replay/replay.js';
 import {
   type AgentProc,
@@ -49,12 +50,19 @@ function peakRssMb(pid: number | undefined): number | null {
 
 const dir = mkdtempSync(join(tmpdir(), 'ca-bench-pipeline-'));
 const central = await startCentralProcess(join(dir, 'central'));
-await issueDevice(central.dataDir, 'bench-pipeline', join(dir, 'agent', 'identity'));
 await issueDevice(central.dataDir, 'bench-latency', join(dir, 'agent2', 'identity'));
 const url = `mqtts://localhost:${central.brokerPort}`;
-try {
-  // ---- 1 + 2: throughput and peak RSS (production summary window) ----
-  const agent = await startAgentProcess(join(dir, 'agent'), join(dir, 'agent', 'identity'), url, [
+
+/** Sends with `send` to a fresh agent as fast as it takes them, then checks every accepted event reached
+ * central exactly once (SIGTERM flushes the open summary window). */
+async function measureThroughput(
+  label: string,
+  name: string,
+  send: (tcpPort: number) => Promise<number>,
+): Promise<Record<string, unknown>> {
+  const agentDir = join(dir, name);
+  await issueDevice(central.dataDir, `bench-${name}`, join(agentDir, 'identity'));
+  const agent = await startAgentProcess(agentDir, join(agentDir, 'identity'), url, [
     '--max-messages-per-source-per-s',
     '0',
     '--uplink-max-bytes-per-s',
@@ -62,25 +70,24 @@ try {
     '--summary-window-s',
     '60',
   ]);
-  const lines = generateTraffic(50_000, { seed: 31 });
+  const before = (await central.stats()).stored;
   const started = process.hrtime.bigint();
-  const sent = await replay(lines, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: 0, count: total });
+  const sent = await send(agent.tcpPort);
   const received = await waitFor(
     'the agent to receive every line',
     async () => {
       const s = await status(agent);
-      return s.pipeline.received >= sent.sent ? s : undefined;
+      return s.pipeline.received >= sent ? s : undefined;
     },
     300_000,
     20,
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  log(`${sent.sent} lines received in ${seconds.toFixed(2)} s`);
-  // Close the open summary window (SIGTERM flushes it), then check central has every accepted event.
+  log(`${label}: ${sent} lines received in ${seconds.toFixed(2)} s`);
   const beforeStop = await status(agent);
   const rss = peakRssMb(agent.child.pid);
   await agent.kill('SIGTERM');
-  const restarted = await startAgentProcess(join(dir, 'agent'), join(dir, 'agent', 'identity'), url, [
+  const restarted = await startAgentProcess(agentDir, join(agentDir, 'identity'), url, [
     '--uplink-max-bytes-per-s',
     '0',
   ]);
@@ -88,28 +95,65 @@ try {
     'central to store every accepted event',
     async () => {
       const [s, c] = await Promise.all([status(restarted), central.stats()]);
-      return s.outbox.depthEvents === 0 && c.stored >= s.outbox.acceptedEvents ? { s, c } : undefined;
+      return s.outbox.depthEvents === 0 && c.stored - before >= s.outbox.acceptedEvents
+        ? { s, c }
+        : undefined;
     },
     300_000,
     250,
   );
   await restarted.kill();
-  const throughput = {
-    lines: sent.sent,
-    messagesPerS: Math.round(sent.sent / seconds),
+  const result = {
+    label,
+    lines: sent,
+    messagesPerS: Math.round(sent / seconds),
     received: received.pipeline.received,
     parsed: beforeStop.pipeline.parsed,
     unparsed: beforeStop.pipeline.unparsed,
     accepted: drained.s.outbox.acceptedEvents,
-    stored: drained.c.stored,
+    stored: drained.c.stored - before,
     lost: drained.s.outbox.lostEvents,
     zeroLoss:
-      received.pipeline.received === sent.sent &&
+      received.pipeline.received === sent &&
       drained.s.outbox.acceptedEvents === beforeStop.pipeline.parsed &&
-      drained.c.stored === drained.s.outbox.acceptedEvents,
+      drained.c.stored - before === drained.s.outbox.acceptedEvents,
     peakRssMb: rss,
   };
-  log(JSON.stringify(throughput));
+  log(JSON.stringify(result));
+  return result;
+}
+
+try {
+  // ---- 1 + 2: throughput and peak RSS (production summary window) ----
+  // Two shapes of the same traffic: every vendor's lines from one sender (the worst case: the
+  // per-source format tracker never settles, so every line pays detection), and one sender per
+  // firewall (what a member's network looks like: each firewall is its own source).
+  const lines = generateTraffic(50_000, { seed: 31 });
+  const byFamily = new Map<string, string[]>();
+  for (const line of lines) {
+    const r = parseMessage(line, new Date());
+    const key = r.ok ? r.family : 'unparsed';
+    const stream = byFamily.get(key) ?? [];
+    stream.push(line);
+    byFamily.set(key, stream);
+  }
+  const streams = [...byFamily.values()];
+  const mixed = await measureThroughput('mixed vendors, one source', 'agent', (port) =>
+    replay(lines, { to: `tcp://127.0.0.1:${port}`, rate: 0, count: total }).then((r) => r.sent),
+  );
+  const perSource = await measureThroughput('one source per firewall', 'agent-sources', async (port) => {
+    const sent = await Promise.all(
+      streams.map((stream, i) =>
+        replay(stream, {
+          to: `tcp://127.0.0.1:${port}`,
+          rate: 0,
+          count: Math.round((total * stream.length) / lines.length),
+          localAddress: `127.0.0.${i + 2}`,
+        }),
+      ),
+    );
+    return sent.reduce((sum, r) => sum + r.sent, 0);
+  });
 
   // ---- 3: latency at 1,000 messages/s, summaries off ----
   const agent2 = await startAgentProcess(join(dir, 'agent2'), join(dir, 'agent2', 'identity'), url, [
@@ -168,7 +212,9 @@ try {
     summaryWindowS: 0,
   };
   log(JSON.stringify(latency));
-  process.stdout.write(`${JSON.stringify({ bench: 'pipeline', throughput, latency })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'pipeline', throughput: { mixed, perSource }, latency })}\n`,
+  );
 } finally {
   await central.kill();
   rmSync(dir, { recursive: true, force: true });

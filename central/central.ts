@@ -157,6 +157,7 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
     db,
     counters,
     enrolment,
+    ...(embedded ? { isConnected: (id: string) => embedded?.isConnected(id) ?? false } : {}),
   });
   closers.push(() => portal.close());
   const runtimeFile = join(dataDir, 'central.json');

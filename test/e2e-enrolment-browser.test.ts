@@ -220,6 +220,11 @@ async function main(): Promise<void> {
     const row = page.locator(SEL.portal.deviceRow(qr.deviceId));
     t.match(await row.locator(SEL.portal.rowState).innerText(), /approved/);
     t.match(await row.innerText(), /Riverside Dental Practice/);
+    t.equal(
+      (await row.locator('td.connection').innerText()).trim(),
+      'connected',
+      'the portal shows it connected',
+    );
     t.match(await row.innerText(), /\d{4}-\d\d-\d\d \d\d:\d\d/, 'the portal shows a last upload time');
     writeScreenshot('portal-devices.png', await page.screenshot({ fullPage: true }));
     enrolledAgent = { agent, qr, statusPage, photo };

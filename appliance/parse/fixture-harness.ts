@@ -5,6 +5,7 @@
  * must refuse it with a reason). Adding a case means adding a line, not code.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import type { Test } from 'tap';
 import { parseSyslogHeader } from './header.js';
 import type { ParserFamily } from './types.js';
@@ -47,4 +48,33 @@ export function runFixtures(t: Test, family: ParserFamily, path: string | URL): 
     if (c.partial) t.match(result.event, c.expect ?? {}, label);
     else t.same(result.event, { vendor: family.name, ...(c.expect ?? {}) }, label);
   }
+}
+
+/**
+ * Every family, on top of its fixtures: 2,000 inputs — fixture lines with a random stretch replaced
+ * by random text, and random text alone — never throw, keep the confidence in [0, 1] and refuse with
+ * a reason.
+ */
+export function runNeverThrows(t: Test, family: ParserFamily, path: string | URL, numRuns = 2000): void {
+  t.test(`${family.name}: never throws on mangled fixture lines or random text`, (t) => {
+    const lines = readFixtures(path).map((c) => c.raw);
+    const mangled = fc
+      .tuple(fc.constantFrom(...lines), fc.nat(), fc.nat(), fc.string({ maxLength: 40 }))
+      .map(([line, a, b, noise]) => {
+        const i = a % (line.length + 1);
+        const j = Math.min(line.length, i + (b % 60));
+        return line.slice(0, i) + noise + line.slice(j);
+      });
+    fc.assert(
+      fc.property(fc.oneof(mangled, fc.string({ maxLength: 300 })), (raw) => {
+        const msg = parseSyslogHeader(raw, FIXTURE_NOW);
+        const confidence = family.detect(msg);
+        const result = family.parse(msg);
+        return confidence >= 0 && confidence <= 1 && (result.ok || result.reason.length > 0);
+      }),
+      { numRuns },
+    );
+    t.pass(`${numRuns} inputs parsed without throwing`);
+    t.end();
+  });
 }

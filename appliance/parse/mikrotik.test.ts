@@ -1,5 +1,8 @@
 import t from 'tap';
-import { runFixtures } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from './fixture-harness.js';
 import { mikrotik } from './mikrotik.js';
 
-runFixtures(t, mikrotik, new URL('./fixtures/mikrotik.jsonl', import.meta.url));
+const fixtures = new URL('./fixtures/mikrotik.jsonl', import.meta.url);
+
+runFixtures(t, mikrotik, fixtures);
+runNeverThrows(t, mikrotik, fixtures);

@@ -1,5 +1,8 @@
 import t from 'tap';
-import { runFixtures } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from './fixture-harness.js';
 import { netfilter } from './netfilter.js';
 
-runFixtures(t, netfilter, new URL('./fixtures/netfilter.jsonl', import.meta.url));
+const fixtures = new URL('./fixtures/netfilter.jsonl', import.meta.url);
+
+runFixtures(t, netfilter, fixtures);
+runNeverThrows(t, netfilter, fixtures);

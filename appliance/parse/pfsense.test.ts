@@ -1,5 +1,8 @@
 import t from 'tap';
-import { runFixtures } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from './fixture-harness.js';
 import { pfsense } from './pfsense.js';
 
-runFixtures(t, pfsense, new URL('./fixtures/pfsense.jsonl', import.meta.url));
+const fixtures = new URL('./fixtures/pfsense.jsonl', import.meta.url);
+
+runFixtures(t, pfsense, fixtures);
+runNeverThrows(t, pfsense, fixtures);

@@ -13,6 +13,8 @@ export interface ReplayOptions {
   /** Total lines to send, cycling through `lines`; default: each line once. */
   readonly count?: number;
   readonly framing?: 'newline' | 'octet';
+  /** Local address to send from (e.g. 127.0.0.2), so one replayer can stand for several firewalls. */
+  readonly localAddress?: string;
   readonly onProgress?: (sent: number) => void;
 }
 
@@ -43,8 +45,8 @@ export async function replay(lines: readonly string[], options: ReplayOptions): 
   let bytes = 0;
   const send =
     target.transport === 'udp'
-      ? await udpSender(target)
-      : await tcpSender(target, options.framing ?? 'newline');
+      ? await udpSender(target, options.localAddress)
+      : await tcpSender(target, options.framing ?? 'newline', options.localAddress);
   try {
     while (sent < total) {
       const due = options.rate > 0 ? Math.min(total, Math.floor(elapsedS() * options.rate) + 1) : total;
@@ -68,8 +70,9 @@ interface Sender {
   close(): Promise<void>;
 }
 
-async function udpSender(target: { host: string; port: number }): Promise<Sender> {
+async function udpSender(target: { host: string; port: number }, localAddress?: string): Promise<Sender> {
   const socket = dgram.createSocket(net.isIPv6(target.host) ? 'udp6' : 'udp4');
+  if (localAddress) await new Promise<void>((resolve) => socket.bind(0, localAddress, resolve));
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.connect(target.port, target.host, () => {
@@ -108,8 +111,13 @@ async function udpSender(target: { host: string; port: number }): Promise<Sender
 async function tcpSender(
   target: { host: string; port: number },
   framing: 'newline' | 'octet',
+  localAddress?: string,
 ): Promise<Sender> {
-  const socket = net.connect(target.port, target.host);
+  const socket = net.connect({
+    port: target.port,
+    host: target.host,
+    ...(localAddress ? { localAddress } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.once('connect', () => {

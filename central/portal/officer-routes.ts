@@ -69,7 +69,12 @@ function sendHtml(reply: FastifyReply, nonceValue: string, html: string, status 
 
 export function registerOfficerRoutes(
   app: FastifyInstance,
-  deps: { db: Database; service: EnrolmentService; policy?: SignInPolicy },
+  deps: {
+    db: Database;
+    service: EnrolmentService;
+    policy?: SignInPolicy;
+    isConnected?: (deviceId: string) => boolean;
+  },
 ): void {
   const { db, service } = deps;
   const policy = deps.policy ?? DEFAULT_SIGN_IN_POLICY;
@@ -221,7 +226,11 @@ export function registerOfficerRoutes(
   app.get('/portal/devices', pub, async (req, reply) => {
     const a = await authed(req, reply);
     if (!a) return reply;
-    return sendHtml(reply, a.ctx.nonce, devicesPage(a.ctx, await service.devicesOfForce(a.officer.forceId)));
+    return sendHtml(
+      reply,
+      a.ctx.nonce,
+      devicesPage(a.ctx, await service.devicesOfForce(a.officer.forceId), deps.isConnected),
+    );
   });
 
   app.post<{ Params: { id: string } }>('/portal/devices/:id/revoke', pub, async (req, reply) => {

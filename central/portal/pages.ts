@@ -217,13 +217,19 @@ export function messagePage(ctx: PageContext, title: string, message: string, is
 
 const when = (d: Date | null): string => (d ? esc(d.toISOString().replace('T', ' ').slice(0, 16)) : '—');
 
-export function devicesPage(ctx: PageContext, devices: readonly DeviceRow[]): string {
+export function devicesPage(
+  ctx: PageContext,
+  devices: readonly DeviceRow[],
+  isConnected?: (deviceId: string) => boolean,
+): string {
+  const connection = (id: string): string =>
+    isConnected === undefined ? '—' : isConnected(id) ? '<span class="ok">connected</span>' : 'not connected';
   const rows = devices
     .map(
       (
         d,
       ) => `<tr data-device="${esc(d.deviceId)}"><td><code>${esc(d.deviceId)}</code></td><td>${esc(d.memberName)}</td>
-<td class="state">${esc(d.state)}</td><td>${when(d.lastSeen)}</td><td>${when(d.certificateNotAfter)}</td>
+<td class="state">${esc(d.state)}</td><td class="connection">${connection(d.deviceId)}</td><td>${when(d.lastSeen)}</td><td>${when(d.certificateNotAfter)}</td>
 <td>${esc(d.approvedBy ?? '')} ${when(d.approvedAt)}</td><td>${
         d.state === 'approved'
           ? `<form method="post" action="/portal/devices/${encodeURIComponent(d.deviceId)}/revoke">
@@ -237,7 +243,7 @@ export function devicesPage(ctx: PageContext, devices: readonly DeviceRow[]): st
     'Devices',
     devices.length === 0
       ? '<p id="devices">No devices enrolled in your force yet.</p>'
-      : `<div class="card"><table id="devices"><thead><tr><th>Device</th><th>Member</th><th>State</th><th>Last upload</th>
+      : `<div class="card"><table id="devices"><thead><tr><th>Device</th><th>Member</th><th>State</th><th>Broker</th><th>Last upload</th>
 <th>Certificate until</th><th>Approved</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`,
   );
 }

@@ -41,6 +41,8 @@ export interface PortalOptions {
   /** Enrolment, officers and revocation; without it the portal serves the admin API only. */
   readonly enrolment?: EnrolmentService;
   readonly signInPolicy?: SignInPolicy;
+  /** Whether a device holds a broker connection now (embedded broker only; unknown otherwise). */
+  readonly isConnected?: (deviceId: string) => boolean;
 }
 
 export interface Portal {
@@ -106,6 +108,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
       db: options.db,
       service: options.enrolment,
       ...(options.signInPolicy ? { policy: options.signInPolicy } : {}),
+      ...(options.isConnected ? { isConnected: options.isConnected } : {}),
     });
   }
   return app;
