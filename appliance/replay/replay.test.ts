@@ -42,3 +42,17 @@ t.test('an unreachable TCP target is an error, not a hang', async (t) => {
   await t.rejects(replay(['x'], { to: 'tcp://127.0.0.1:1', rate: 0 }));
   await t.rejects(replay([], { to: 'tcp://127.0.0.1:1', rate: 0 }), /nothing to replay/);
 });
+
+t.test('a receiver that dies mid-stream ends the replay with an error, not a hang', async (t) => {
+  const server = net.createServer((socket) => {
+    socket.pause(); // never read: the sender's buffer fills and it waits for 'drain'
+    setTimeout(() => socket.destroy(), 200);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as net.AddressInfo;
+  const line = 'x'.repeat(1000);
+  const started = Date.now();
+  await t.rejects(replay([line], { to: `tcp://127.0.0.1:${port}`, rate: 0, count: 1_000_000 }));
+  t.ok(Date.now() - started < 10_000, 'it gave up promptly');
+});

@@ -132,17 +132,39 @@ async function tcpSender(
   return {
     line(text) {
       if (failed) throw failed;
+      if (socket.destroyed) throw new Error('connection closed by the receiver');
       const body = Buffer.from(text);
       const frame =
         framing === 'octet'
           ? Buffer.concat([Buffer.from(`${body.length} `), body])
           : Buffer.concat([body, Buffer.from('\n')]);
       if (socket.write(frame)) return frame.length;
-      return new Promise<number>((resolve) => socket.once('drain', () => resolve(frame.length)));
+      // A receiver that dies (or is killed) while we wait must end the wait, not hang it forever.
+      return new Promise<number>((resolve, reject) => {
+        const onDrain = () => {
+          socket.off('close', onClose);
+          resolve(frame.length);
+        };
+        const onClose = () => {
+          socket.off('drain', onDrain);
+          reject(failed ?? new Error('connection closed by the receiver'));
+        };
+        socket.once('drain', onDrain);
+        socket.once('close', onClose);
+      });
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
-        socket.end(() => (failed ? reject(failed) : resolve()));
+        if (socket.destroyed) return failed ? reject(failed) : resolve();
+        let settled = false;
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          if (failed) reject(failed);
+          else resolve();
+        };
+        socket.once('close', settle);
+        socket.end(settle);
       }),
   };
 }
