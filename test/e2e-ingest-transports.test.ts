@@ -299,6 +299,14 @@ t.test('connections above maxTcpConnections are refused and counted', async (t) 
 });
 
 t.test('formatOverrides pins a source to one family, with no fallback', async (t) => {
+  // The previous test's held connections close asynchronously; until the agent has seen them go,
+  // a new connection would be refused at maxTcpConnections.
+  await waitFor(
+    'the previous connections to close',
+    async () => ((await status()).ingest.tcp.open === 0 ? true : undefined),
+    5_000,
+    50,
+  );
   await tcpSend('127.0.0.1', `${PFSENSE}\n${FORTIGATE}\n`, '127.0.0.3');
   const s = await waitFor(
     'the overridden source',
