@@ -18,7 +18,7 @@ import {
 } from './minimise/minimise.js';
 import type { Outbox } from './outbox/outbox.js';
 import { parseMessage, SourceFormatTracker } from './parse/registry.js';
-import type { FlowSummariser, SummariserCounters } from './summarise/summarise.js';
+import { type FlowSummariser, type SummariserCounters, summaryWireEvent } from './summarise/summarise.js';
 
 /** The stages between parsing and the outbox. */
 export interface PipelineStages {
@@ -150,13 +150,13 @@ export class Pipeline {
   /** Hands the summaries of ended windows to the outbox. */
   flushDue(): void {
     if (this.summariser === undefined) return;
-    for (const record of this.summariser.flushDue(this.nowMs())) this.outbox.append(record.event);
+    for (const record of this.summariser.flushDue(this.nowMs())) this.outbox.append(summaryWireEvent(record));
   }
 
   /** Hands every summary, open windows included, to the outbox (shutdown; before `outbox.flush()`). */
   flushAll(): void {
     if (this.summariser === undefined) return;
-    for (const record of this.summariser.flushAll()) this.outbox.append(record.event);
+    for (const record of this.summariser.flushAll()) this.outbox.append(summaryWireEvent(record));
   }
 
   close(): void {

@@ -43,6 +43,10 @@ export const ConnectionEventSchema = Type.Object(
     severity: Type.Optional(Text(32)),
     /** How many raw events this record stands for (1 unless summarised). */
     count: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    /** Summaries: ISO-8601 time of the last event the record stands for (`ts` is the first). */
+    last_seen: Type.Optional(Text(40)),
+    /** Summaries: distinct source ports among its events (exact up to 64, an estimate, ±3 %, above). */
+    src_ports: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
   },
   { additionalProperties: false },
 );

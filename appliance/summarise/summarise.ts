@@ -18,7 +18,6 @@
  * timestamp and `last_seen` the last one's, in arrival order (firewalls log in order).
  */
 import type { ConnectionEvent } from '../../protocol/event.js';
-import type { SummaryFields } from '../../protocol/summary.js';
 import { DistinctPorts } from './distinct-ports.js';
 
 export interface SummariserOptions {
@@ -243,18 +242,9 @@ export class FlowSummariser {
   }
 }
 
-/**
- * The wire form of a record. Today (`extended` false) a plain ConnectionEvent; with `extended` the
- * proposed `protocol/summary.ts` fields are added, for when central's schema accepts them.
- */
-export function summaryWireEvent(
-  record: SummaryRecord,
-  options: { readonly extended: boolean } = { extended: false },
-): ConnectionEvent & SummaryFields {
-  if (!options.extended) return record.event;
-  const out: ConnectionEvent & { -readonly [K in keyof SummaryFields]: SummaryFields[K] } = {
-    ...record.event,
-  };
+/** The wire form of a record: the event with the summary's last-seen time and distinct source ports. */
+export function summaryWireEvent(record: SummaryRecord): ConnectionEvent {
+  const out: { -readonly [K in keyof ConnectionEvent]: ConnectionEvent[K] } = { ...record.event };
   if (record.lastSeen !== undefined) out.last_seen = record.lastSeen;
   if (record.srcPorts > 0) out.src_ports = record.srcPorts;
   return out;

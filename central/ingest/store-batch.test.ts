@@ -44,6 +44,22 @@ async function count(db: Database, sql: string, params: unknown[] = []): Promise
 function suite(engine: 'pglite' | 'postgres') {
   const skip = engine === 'postgres' && !pgUp ? 'PostgreSQL at 127.0.0.1:5432 is unreachable' : false;
 
+  t.test(`${engine}: a flow summary keeps its count, last seen and source ports`, { skip }, async (t) => {
+    const db = await freshDatabase(t, engine);
+    const summary = event({ count: 40, last_seen: '2025-03-01T11:59:59.000+00:00', src_ports: 37 });
+    t.same(await deliver(db, 'dev-a', encodeBatch(batch('dev-a', 1, [summary]))), {
+      status: 'stored',
+      events: 40,
+    });
+    const rows = await db.query<{ count: number; last_seen: Date; src_ports: number }>(
+      'SELECT count, last_seen, src_ports FROM events',
+    );
+    t.equal(rows.length, 1);
+    t.equal(rows[0]?.count, 40);
+    t.equal(rows[0]?.last_seen.toISOString(), '2025-03-01T11:59:59.000Z');
+    t.equal(rows[0]?.src_ports, 37);
+  });
+
   t.test(`${engine}: a good batch is stored with every field, once`, { skip }, async (t) => {
     const db = await freshDatabase(t, engine);
     const full = event({

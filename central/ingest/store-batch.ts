@@ -110,6 +110,8 @@ function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): un
   const category: (string | null)[] = new Array(n);
   const severity: (string | null)[] = new Array(n);
   const count: number[] = new Array(n);
+  const lastSeen: (string | null)[] = new Array(n);
+  const srcPorts: (number | null)[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const e = batch.events[i];
     if (e === undefined) continue;
@@ -133,6 +135,8 @@ function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): un
     category[i] = e.category ?? null;
     severity[i] = e.severity ?? null;
     count[i] = e.count ?? 1;
+    lastSeen[i] = eventTime(e.last_seen);
+    srcPorts[i] = e.src_ports ?? null;
   }
   return [
     batch.device,
@@ -161,12 +165,14 @@ function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): un
     new Date(batch.created),
     n,
     rawEvents,
+    lastSeen,
+    srcPorts,
   ];
 }
 
 /**
  * $1 device, $2 seq, $3 received_at, $4–$23 the event columns as arrays (unnested once), $24
- * created, $25 event records, $26 raw events. Returns stored = 1 for a new batch, 0 for a duplicate.
+ * created, $25 event records, $26 raw events, $27–$28 the summary columns (last seen, source ports). Returns stored = 1 for a new batch, 0 for a duplicate.
  */
 const STORE_BATCH = `
 WITH batch AS (
@@ -178,10 +184,11 @@ WITH batch AS (
 stored AS (
   INSERT INTO events (device_id, seq, received_at, ts, vendor, src_ip, src_port, dst_ip, dst_port,
     proto, action, src_nat_ip, src_nat_port, dst_nat_ip, dst_nat_port, bytes, packets, rule,
-    interface, direction, category, severity, count)
+    interface, direction, category, severity, count, last_seen, src_ports)
   SELECT $1, $2, $3, u.* FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::text[],
     $9::int[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::int8[],
-    $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[]) AS u
+    $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int8[],
+    $27::timestamptz[], $28::int[]) AS u
   WHERE EXISTS (SELECT 1 FROM batch)
 ),
 device AS (

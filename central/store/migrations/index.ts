@@ -10,6 +10,7 @@ import { migration as dailyPartitions } from './003-daily-partitions.js';
 import { migration as rollups } from './004-rollups.js';
 import { migration as enrolment } from './005-enrolment.js';
 import { migration as rollupJob } from './006-rollup-job.js';
+import { migration as summaryFields } from './007-summary-fields.js';
 
 export const migrations: readonly Migration[] = [
   initial,
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   rollups,
   enrolment,
   rollupJob,
+  summaryFields,
 ];
