@@ -44,6 +44,8 @@ const base: ConnectionEvent = {
   category: 'Malicious Websites',
   severity: 'high',
   count: 3,
+  last_seen: '2026-03-10T13:22:09.000Z',
+  src_ports: 2,
 };
 
 t.test('every allow-listed key is handled: with keep policies an event passes unchanged', async (t) => {

@@ -290,6 +290,14 @@ function port(value: unknown, c: MinimiseCounters): number | undefined {
   return undefined;
 }
 
+/** A count of distinct source ports: 0 to 65,536 (every port, 0 included). */
+function distinctPorts(value: unknown, c: MinimiseCounters): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65536) return value;
+  c.invalidValues++;
+  return undefined;
+}
+
 function counter(value: unknown, minimum: number, c: MinimiseCounters): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= minimum) return value;
@@ -345,5 +353,7 @@ export function minimise(
   put(out, 'category', categoryLabel(e.category, policy, c));
   put(out, 'severity', severityLabel(e.severity, c));
   put(out, 'count', counter(e.count, 1, c));
+  put(out, 'last_seen', text(e.last_seen, 'last_seen', c));
+  put(out, 'src_ports', distinctPorts(e.src_ports, c));
   return out;
 }

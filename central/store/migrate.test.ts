@@ -10,9 +10,11 @@ const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated
 // Partitioned tables and their DEFAULT partitions are listed; a fresh install has no day partitions
 // until maintenance creates them.
 const TABLES = [
+  'alerts',
   'audit_log',
   'batches',
   'certificates',
+  'device_health',
   'devices',
   'enrolment_requests',
   'events',

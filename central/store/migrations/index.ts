@@ -11,6 +11,7 @@ import { migration as rollups } from './004-rollups.js';
 import { migration as enrolment } from './005-enrolment.js';
 import { migration as rollupJob } from './006-rollup-job.js';
 import { migration as summaryFields } from './007-summary-fields.js';
+import { migration as alertsHealth } from './008-alerts-health.js';
 
 export const migrations: readonly Migration[] = [
   initial,
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   enrolment,
   rollupJob,
   summaryFields,
+  alertsHealth,
 ];
