@@ -64,7 +64,11 @@ async function settled(agent: AgentProc, parsed: number): Promise<FullStatus> {
     async () => {
       const s = await fullStatus(agent);
       const held = s.pipeline.summarise?.heldEvents ?? 0;
-      return s.pipeline.parsed >= parsed && held === 0 && s.outbox.pendingEvents === 0 ? s : undefined;
+      // Also wait for the commit itself: a batch being written is neither pending nor accepted yet.
+      const committed = s.outbox.acceptedEvents + s.outbox.lostEvents >= s.pipeline.parsed;
+      return s.pipeline.parsed >= parsed && held === 0 && s.outbox.pendingEvents === 0 && committed
+        ? s
+        : undefined;
     },
     30_000,
   );
