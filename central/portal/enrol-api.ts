@@ -13,6 +13,7 @@ import { certificateIdentity } from '../../provisioning/ca.js';
 import { type EnrolmentService, type Failure, HTTP_STATUS } from '../provision/enrolment-service.js';
 import { addOfficer, FORCE_ID_PATTERN, USERNAME_PATTERN } from '../provision/officers.js';
 import type { Database } from '../store/db.js';
+import { AddressLimiter } from './address-limiter.js';
 
 const sendFailure = (reply: FastifyReply, failure: Failure) =>
   reply.code(HTTP_STATUS[failure.code]).send({ error: failure.message, code: failure.code });
@@ -32,10 +33,23 @@ export function peerDevice(
   return { deviceId: identity.deviceId, serialNumber: peer.serialNumber };
 }
 
-export function registerEnrolmentApi(app: FastifyInstance, service: EnrolmentService): void {
+/** Registrations per client address per 15 minutes: a device registers once, and again only with a
+ * new pairing code; a site behind one NAT address with many appliances stays far below it. */
+export const REGISTRATIONS_PER_ADDRESS = 60;
+
+export function registerEnrolmentApi(
+  app: FastifyInstance,
+  service: EnrolmentService,
+  registrations = new AddressLimiter(REGISTRATIONS_PER_ADDRESS, 15 * 60_000),
+): void {
   const pub = { config: { access: 'public' as const } };
 
   app.post('/api/enrol/requests', pub, async (req, reply) => {
+    if (!registrations.allow(req.ip))
+      return reply.code(429).send({
+        error: 'too many enrolment requests from this address; try again later',
+        code: 'rate_limited',
+      });
     const result = await service.register(req.body, req.ip, req.hostname);
     if (!result.ok) return sendFailure(reply, result);
     return reply.code(result.created ? 201 : 200).send(result.status);

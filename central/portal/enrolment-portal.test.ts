@@ -16,6 +16,7 @@ import { RevokedDevices } from '../provision/revocation.js';
 import { newTestDevice, type TestDevice } from '../provision/test-device.js';
 import { totpCode } from '../provision/totp.js';
 import { freshDatabase } from '../store/test-databases.js';
+import { REGISTRATIONS_PER_ADDRESS } from './enrol-api.js';
 import { SESSION_COOKIE } from './officer-routes.js';
 import { buildPortal, startPortal } from './server.js';
 
@@ -94,6 +95,20 @@ async function setup(t: Test) {
     });
   return { db, app, options, officers, signInAs, post, registerDevice, revoked, disconnects };
 }
+
+t.test('registration is limited per address: a flood gets 429 before it reaches the audit log', async (t) => {
+  const { app } = await setup(t);
+  const post = () =>
+    app.inject({ method: 'POST', url: '/api/enrol/requests', payload: { deviceId: 'ca-x' } });
+  for (let i = 0; i < REGISTRATIONS_PER_ADDRESS; i++) {
+    const res = await post();
+    if (res.statusCode !== 400) return t.fail(`request ${i + 1}: ${res.statusCode}`);
+  }
+  t.pass(`${REGISTRATIONS_PER_ADDRESS} malformed registrations answered 400`);
+  const over = await post();
+  t.equal(over.statusCode, 429);
+  t.match(over.json(), { code: 'rate_limited' });
+});
 
 t.test('public, officer and admin routes are told apart', async (t) => {
   const { app } = await setup(t);
