@@ -27,11 +27,9 @@ import { migrate } from '../central/store/migrate.js';
 import { POSTGRES_ADMIN_URL } from '../central/store/test-databases.js';
 import {
   CENTRAL_CLI,
-  freePort,
   MOSQUITTO,
   type Proc,
-  runCli,
-  startMosquitto,
+  startGeneratedMosquitto,
   startProcess,
   waitFor,
 } from '../demo/harness.js';
@@ -139,21 +137,8 @@ async function workerMetric(proc: Proc, name: string): Promise<number> {
 
 try {
   // Broker and schema.
-  const brokerPort = await freePort();
-  const workerPort = await freePort();
-  await runCli(CENTRAL_CLI, [
-    'broker-config',
-    '--out',
-    join(dir, 'mosquitto'),
-    '--port',
-    String(brokerPort),
-    '--worker-port',
-    String(workerPort),
-    '--data-dir',
-    centralDir,
-  ]);
-  const mosquittoConf = join(dir, 'mosquitto', 'mosquitto.conf');
-  const mosquitto = await startMosquitto(mosquittoConf, brokerPort);
+  const mosquitto = await startGeneratedMosquitto(join(dir, 'mosquitto'), centralDir);
+  const { brokerPort, workerPort, configFile: mosquittoConf } = mosquitto;
   cleanups.push(() => mosquitto.kill());
   const db = await openDatabase(dbUrl, dir);
   await migrate(db);

@@ -334,3 +334,36 @@ export async function startMosquitto(
     },
   };
 }
+
+/**
+ * Writes the production broker configuration with `cyberalarm-central broker-config` (device and
+ * worker listeners on free ports, certificates from central's data directory) and starts Mosquitto
+ * with it: what an operator does, in one call for tests and benchmarks.
+ */
+export async function startGeneratedMosquitto(
+  outDir: string,
+  centralDataDir: string,
+): Promise<{
+  brokerPort: number;
+  workerPort: number;
+  configFile: string;
+  kill(): Promise<void>;
+  log: () => string;
+}> {
+  const brokerPort = await freePort();
+  const workerPort = await freePort();
+  await runCli(CENTRAL_CLI, [
+    'broker-config',
+    '--out',
+    outDir,
+    '--port',
+    String(brokerPort),
+    '--worker-port',
+    String(workerPort),
+    '--data-dir',
+    centralDataDir,
+  ]);
+  const configFile = join(outDir, 'mosquitto.conf');
+  const mosquitto = await startMosquitto(configFile, brokerPort);
+  return { brokerPort, workerPort, configFile, ...mosquitto };
+}

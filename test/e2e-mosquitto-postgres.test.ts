@@ -10,14 +10,11 @@ import pg from 'pg';
 import t from 'tap';
 import { replay } from '../appliance/replay/replay.js';
 import {
-  CENTRAL_CLI,
-  freePort,
   issueDevice,
   MOSQUITTO,
-  runCli,
   startAgentProcess,
   startCentralProcess,
-  startMosquitto,
+  startGeneratedMosquitto,
   waitFor,
 } from '../demo/harness.js';
 import { generateTraffic } from '../demo/traffic.js';
@@ -56,20 +53,8 @@ t.test('10,000 lines over TCP and UDP through Mosquitto into PostgreSQL', { skip
   });
 
   const centralDir = join(dir, 'central');
-  const brokerPort = await freePort();
-  const workerPort = await freePort();
-  await runCli(CENTRAL_CLI, [
-    'broker-config',
-    '--out',
-    join(dir, 'mosquitto'),
-    '--port',
-    String(brokerPort),
-    '--worker-port',
-    String(workerPort),
-    '--data-dir',
-    centralDir,
-  ]);
-  const mosquitto = await startMosquitto(join(dir, 'mosquitto', 'mosquitto.conf'), brokerPort);
+  const mosquitto = await startGeneratedMosquitto(join(dir, 'mosquitto'), centralDir);
+  const { brokerPort, workerPort } = mosquitto;
   t.teardown(() => mosquitto.kill());
 
   const central = await startCentralProcess(centralDir, [

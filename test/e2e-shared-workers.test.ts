@@ -21,11 +21,9 @@ import t from 'tap';
 import { createPostgresDatabase, postgresReachable } from '../central/store/test-databases.js';
 import {
   CENTRAL_CLI,
-  freePort,
   MOSQUITTO,
   type Proc,
-  runCli,
-  startMosquitto,
+  startGeneratedMosquitto,
   startProcess,
   waitFor,
 } from '../demo/harness.js';
@@ -76,20 +74,8 @@ t.test('two workers on one shared subscription; one SIGKILLed mid-stream', { ski
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const dbUrl = await createPostgresDatabase(t, 'cyberalarm_workers');
   const centralDir = join(dir, 'central');
-  const brokerPort = await freePort();
-  const workerPort = await freePort();
-  await runCli(CENTRAL_CLI, [
-    'broker-config',
-    '--out',
-    join(dir, 'mosquitto'),
-    '--port',
-    String(brokerPort),
-    '--worker-port',
-    String(workerPort),
-    '--data-dir',
-    centralDir,
-  ]);
-  const mosquitto = await startMosquitto(join(dir, 'mosquitto', 'mosquitto.conf'), brokerPort);
+  const mosquitto = await startGeneratedMosquitto(join(dir, 'mosquitto'), centralDir);
+  const { brokerPort, workerPort } = mosquitto;
   t.teardown(() => mosquitto.kill());
 
   const workers = new Map<string, Proc>();

@@ -198,8 +198,15 @@ device AS (
 )
 SELECT count(*)::int AS stored FROM batch`;
 
-/** Writes the quarantine row and counts the bad batch against the device, in one transaction. */
-async function quarantine(db: Database, incoming: IncomingBatch, reason: string): Promise<StoreBatchResult> {
+/**
+ * Writes the quarantine row and counts the bad message against the device, in one transaction.
+ * Shared by every uplink kind (batches here, loss records in store-loss.ts).
+ */
+export async function quarantine(
+  db: Database,
+  incoming: IncomingBatch,
+  reason: string,
+): Promise<{ readonly status: 'quarantined'; readonly reason: string }> {
   // Reasons and topics end up in text columns: a NUL would make the insert fail on every delivery.
   const safeReason = reason.replaceAll('\0', '\uFFFD').slice(0, 500);
   const safeTopic = incoming.topic.replaceAll('\0', '\uFFFD');

@@ -14,7 +14,7 @@
  */
 import { decodeLossRecord } from '../../protocol/codec.js';
 import type { Database } from '../store/db.js';
-import { QUARANTINE_SAMPLE_BYTES } from './store-batch.js';
+import { type IncomingBatch, quarantine } from './store-batch.js';
 
 export type StoreLossResult =
   | { readonly status: 'stored'; readonly events: number }
@@ -22,22 +22,17 @@ export type StoreLossResult =
   | { readonly status: 'duplicate' }
   | { readonly status: 'quarantined'; readonly reason: string };
 
-export interface IncomingLoss {
-  /** The authenticated identity: from the certificate or the topic the broker allowed. */
-  readonly deviceId: string;
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly receivedAt: Date;
-}
+/** An uplink message as received: the same shape for every kind. */
+export type IncomingLoss = IncomingBatch;
 
 const MAX_TS_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const time = (ms: number): Date | null => (ms > 0 && ms <= MAX_TS_MS ? new Date(ms) : null);
 
 export async function storeLossRecord(db: Database, incoming: IncomingLoss): Promise<StoreLossResult> {
   const decoded = decodeLossRecord(incoming.payload);
-  if (!decoded.ok) return quarantineLoss(db, incoming, decoded.reason);
+  if (!decoded.ok) return quarantine(db, incoming, `loss: ${decoded.reason}`);
   const r = decoded.record;
-  if (r.device !== incoming.deviceId) return quarantineLoss(db, incoming, 'device mismatch');
+  if (r.device !== incoming.deviceId) return quarantine(db, incoming, 'loss: device mismatch');
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`loss:${r.device}`]);
     const [existing] = await tx.query<{ id: number; count: number }>(
@@ -70,30 +65,6 @@ export async function storeLossRecord(db: Database, incoming: IncomingLoss): Pro
     );
     return result;
   });
-}
-
-async function quarantineLoss(
-  db: Database,
-  incoming: IncomingLoss,
-  reason: string,
-): Promise<StoreLossResult> {
-  const safeReason = `loss: ${reason}`.replaceAll('\0', '\uFFFD').slice(0, 500);
-  const safeTopic = incoming.topic.replaceAll('\0', '\uFFFD');
-  const sample = Buffer.from(incoming.payload.subarray(0, QUARANTINE_SAMPLE_BYTES));
-  await db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO quarantine (device_id, topic, received_at, reason, size_bytes, sample)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [incoming.deviceId, safeTopic, incoming.receivedAt, safeReason, incoming.payload.length, sample],
-    );
-    await tx.query(
-      `INSERT INTO devices (device_id, first_seen, last_seen, bad_batches) VALUES ($1, $2, $2, 1)
-       ON CONFLICT (device_id) DO UPDATE SET bad_batches = devices.bad_batches + 1,
-         last_seen = greatest(devices.last_seen, excluded.last_seen)`,
-      [incoming.deviceId, incoming.receivedAt],
-    );
-  });
-  return { status: 'quarantined', reason: safeReason };
 }
 
 /** Loss totals for one device or all (tests, reports): records and raw events lost, by reason. */
