@@ -6,7 +6,8 @@
  * MQTT v5, QoS 1, one batch in flight like the appliance's uplink — publish realistic batches (demo
  * traffic parsed by the appliance's parsers, 500 events each) through a real Mosquitto (the
  * configuration `broker-config` writes) into real PostgreSQL (a database of its own, dropped after).
- * Devices are bound to 1,000 members in 10 forces, so every batch also updates the report rollups.
+ * Devices are bound to 1,000 members in 10 forces; the report rollups are built by central's background
+ * rollup job, not by the workers, so they are not part of this figure.
  *
  * Phases: a burst with 1 worker, the same burst with 2 workers (events/s stored, from the first
  * publish to the last commit), then a paced phase at half the 2-worker rate for lag under normal
