@@ -17,12 +17,11 @@ import { readUdpKernelDrops } from './ingest/udp-drops.js';
 import { loadPrivacyKey } from './minimise/privacy-key.js';
 import { Outbox } from './outbox/outbox.js';
 import { FAMILIES } from './parse/registry.js';
-import { Pipeline } from './pipeline.js';
+import { createPipeline } from './pipeline-pool/agent-pipeline.js';
 import { MemberSettings } from './settings/member-settings.js';
 import { LastSent } from './status/sent.js';
 import { startStatusServer } from './status/server.js';
 import { type AgentStatus, notRunningUplinkStats } from './status/status.js';
-import { FlowSummariser } from './summarise/summarise.js';
 import { Uplink, type UplinkStats } from './uplink/uplink.js';
 
 export interface RunningAgent {
@@ -61,7 +60,6 @@ export async function startAgent(
     familyNames: FAMILIES.map((f) => f.name),
     loadKey: () => loadPrivacyKey(dataDir),
   });
-  const { privacy, formatOverrides } = memberSettings.current;
   // The uplink starts when the device is enrolled (at once for a pre-provisioned identity); until
   // then the outbox fills. The device id comes from the key, so the outbox has it from the start.
   const lastSent = new LastSent();
@@ -103,10 +101,6 @@ export async function startAgent(
     logger,
   });
   const health = new HealthSampler({ version: VERSION, dataDir });
-  const summariser =
-    config.summaryWindowS === 0
-      ? undefined
-      : new FlowSummariser({ windowMs: config.summaryWindowS * 1000, maxOpenKeys: config.summaryMaxKeys });
   const startedAt = Date.now();
   const outbox = new Outbox({
     dataDir,
@@ -116,15 +110,14 @@ export async function startAgent(
     maxOutboxBytes: config.maxOutboxBytes,
   });
   const accounting = new SourceAccounting({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
-  const pipeline = new Pipeline(
-    outbox,
-    accounting,
-    { privacy, ...(summariser && { summariser }) },
-    formatOverrides,
+  const pipeline = await createPipeline(config, outbox, accounting, memberSettings.current, (err, lost) =>
+    logger.error(
+      { err, lost },
+      'a parse worker died and was replaced; its messages are counted as workerLost',
+    ),
   );
   memberSettings.onApplied((applied) => {
-    if (applied.privacy) pipeline.setPrivacy(applied.privacy);
-    if (applied.formatOverrides) pipeline.setFormatOverrides(applied.formatOverrides);
+    pipeline.apply(applied);
     logger.info({ changes: applied.changes }, 'member settings changed on the status page');
   });
   const udp = await startUdpListener({
@@ -141,6 +134,7 @@ export async function startAgent(
     maxConnections: config.maxTcpConnections,
     idleTimeoutMs: config.tcpIdleTimeoutS * 1000,
     onMessage: pipeline.accept,
+    ...(pipeline.backpressure && { backpressure: pipeline.backpressure }),
   });
   const tls: TlsListener | undefined =
     tlsMaterial === undefined
@@ -152,6 +146,7 @@ export async function startAgent(
           maxConnections: config.maxTcpConnections,
           idleTimeoutMs: config.tcpIdleTimeoutS * 1000,
           onMessage: pipeline.accept,
+          ...(pipeline.backpressure && { backpressure: pipeline.backpressure }),
           tls: tlsMaterial,
         });
   health.start();
@@ -194,13 +189,14 @@ export async function startAgent(
     status,
     close: async () => {
       await Promise.all([udp.close(), tcp.close(), tls?.close()]);
-      pipeline.flushAll(); // summaries of the open window: accepted once the flush below commits them
+      // Queued messages and the open summary windows: accepted once the flush below commits them.
+      await pipeline.flushAll();
       await outbox.flush();
       enrolment.close();
       await uplink?.stop();
       await health.stop();
       await statusServer.close();
-      pipeline.close();
+      await pipeline.close();
       accounting.close();
       await outbox.close();
     },

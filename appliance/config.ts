@@ -119,6 +119,12 @@ export const AgentConfigSchema = Type.Object(
       'keep',
       'threat and signature names (vendor text such as "Apache Log4j RCE", kept for the cross-member threat picture; some firewalls put them in a message field)',
     ),
+    pipelineWorkers: Setting.int(
+      -1,
+      'threads that parse, minimise and summarise, beside the one reading the sockets; -1 = one per CPU core on a box with two or more, none on one core; 0 = all on the main thread',
+      -1,
+      16,
+    ),
     summaryWindowS: Setting.int(
       60,
       'collapse repeated events into one counted flow summary per window of this many seconds; a kill -9 loses at most one window; 0 = off (every event sent on its own)',

@@ -29,13 +29,25 @@ export interface PipelineStages {
   readonly now?: () => number;
 }
 
+/** Where events go: the outbox, or a parse worker's collector that posts them to the main thread. */
+export type EventSink = Pick<Outbox, 'append'>;
+
 export interface PipelineCounters {
-  /** parsed + unparsed + rateLimited. */
+  /** Through the pipeline: parsed + unparsed + rateLimited + overloaded + the messages in workerLost. */
   received: number;
   parsed: number;
   unparsed: number;
   /** Over a source's maxMessagesPerSourcePerS: counted, not parsed. */
   rateLimited: number;
+  /** Handed to a parse worker and not yet through it (`pipelineWorkers` > 0). */
+  queued: number;
+  /** Dropped because the parse workers were this far behind (UDP only: TCP and TLS senders are paused instead). */
+  overloaded: number;
+  /**
+   * Lost in a parse worker that died: the messages queued to it (counted as received) and the raw
+   * events its open summary window held (already counted as parsed, never accepted).
+   */
+  workerLost: number;
   byTransport: Record<Transport, number>;
   byFamily: Record<string, number>;
   unparsedReasons: Record<string, number>;
@@ -49,6 +61,9 @@ export class Pipeline {
     parsed: 0,
     unparsed: 0,
     rateLimited: 0,
+    queued: 0,
+    overloaded: 0,
+    workerLost: 0,
     byTransport: { udp: 0, tcp: 0, tls: 0 },
     byFamily: {},
     unparsedReasons: {},
@@ -63,7 +78,7 @@ export class Pipeline {
   private readonly nowMs: () => number;
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: EventSink,
     private readonly accounting: SourceAccounting,
     stages: PipelineStages,
     /** Source key → family name (`formatOverrides`), already validated against the registry. */
@@ -121,9 +136,11 @@ export class Pipeline {
   /**
    * Per-source accounting with the format the tracker holds for each source (sticky detection, or
    * the configured override even before anything parsed). Copies: the caller may serialise at leisure.
+   * `only`: just these sources (a parse worker reports the ones a batch touched).
    */
-  sources(): SourceStats[] {
-    return this.accounting.list().map((stats) => {
+  sources(only?: ReadonlySet<string>): SourceStats[] {
+    const list = this.accounting.list();
+    return (only ? list.filter((s) => only.has(s.source)) : list).map((stats) => {
       const copy: SourceStats = { ...stats, unparsedSamples: [...stats.unparsedSamples] };
       const known = this.tracker.format(stats.source);
       if (known !== undefined) {

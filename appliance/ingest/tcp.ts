@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { sourceKey } from './address.js';
 import { SyslogFrameDecoder } from './tcp-framing.js';
-import type { ListenerCounters, MessageHandler } from './types.js';
+import type { IngestBackpressure, ListenerCounters, MessageHandler } from './types.js';
 
 export interface StreamListenerOptions {
   readonly host: string;
@@ -15,6 +15,8 @@ export interface StreamListenerOptions {
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
   readonly onMessage: MessageHandler;
+  /** While it is congested, connections stop reading (the sender waits; nothing is lost). */
+  readonly backpressure?: IngestBackpressure;
 }
 
 export type TcpListenerOptions = StreamListenerOptions;
@@ -71,14 +73,21 @@ export function handleSyslogConnection(
     options.maxMessageBytes,
     (frame, truncated) => {
       counters.messages++;
-      onMessage(frame.toString('utf8'), source, transport, frame.length, truncated);
+      onMessage(frame, source, transport, truncated);
     },
     counters,
   );
+  const backpressure = options.backpressure;
+  let paused = false;
   socket.setTimeout(options.idleTimeoutMs, () => {
+    if (paused) return; // quiet because we stopped reading, not because the sender went away
     counters.idleClosed++;
     socket.destroy();
   });
+  const resume = () => {
+    paused = false;
+    if (!socket.destroyed) socket.resume();
+  };
   socket.on('data', (chunk: Buffer) => {
     counters.bytes += chunk.length;
     const before = decoder.framing;
@@ -86,6 +95,11 @@ export function handleSyslogConnection(
     if (before === 'unknown') {
       if (decoder.framing === 'octet') counters.octetCounted++;
       else if (decoder.framing === 'newline') counters.newlineFramed++;
+    }
+    if (backpressure?.congested && !paused) {
+      paused = true;
+      socket.pause();
+      backpressure.whenRelieved(resume);
     }
   });
   const finish = () => {

@@ -69,8 +69,8 @@ async function listener(material: TlsMaterial, maxMessageBytes = 1024) {
     maxMessageBytes,
     maxConnections: 8,
     idleTimeoutMs: 5000,
-    onMessage: (raw, source, transport, _bytes, truncated) =>
-      received.push({ raw, source, transport, truncated }),
+    onMessage: (frame, source, transport, truncated) =>
+      received.push({ raw: frame.toString('utf8'), source, transport, truncated }),
     tls: material,
   });
   return { l, received };

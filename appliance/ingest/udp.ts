@@ -42,7 +42,7 @@ export async function startUdpListener(options: UdpListenerOptions): Promise<Udp
       if (last !== 0x0a && last !== 0x0d && last !== 0x00) break;
       end--;
     }
-    onMessage(datagram.toString('utf8', 0, end), sourceKey(rinfo.address), 'udp', end, truncated);
+    onMessage(datagram.subarray(0, end), sourceKey(rinfo.address), 'udp', truncated);
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

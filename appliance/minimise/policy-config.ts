@@ -14,6 +14,27 @@ export type PrivacySettings = Pick<
   | 'privacyCategories'
 >;
 
+/**
+ * What a policy is compiled from, in a form that crosses to a worker thread (`postMessage` cannot
+ * carry the compiled policy's classes): the settings and the per-device key.
+ */
+export interface PrivacyRecipe {
+  readonly settings: PrivacySettings;
+  readonly key: Uint8Array;
+}
+
+/** The privacy keys of a larger settings object, copied (so the recipe holds nothing else). */
+export function pickPrivacySettings(values: PrivacySettings): PrivacySettings {
+  return {
+    privacyInternalAddresses: values.privacyInternalAddresses,
+    privacyAddressFields: values.privacyAddressFields,
+    privacyNetworks: values.privacyNetworks,
+    privacyRuleNames: values.privacyRuleNames,
+    privacyInterfaces: values.privacyInterfaces,
+    privacyCategories: values.privacyCategories,
+  };
+}
+
 function bad(key: keyof PrivacySettings, reason: string): ConfigError {
   return new ConfigError(`config key "${key}" (--${flagName(key)}): ${reason}`);
 }

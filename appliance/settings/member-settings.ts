@@ -25,7 +25,11 @@ import { type AgentConfig, AgentConfigSchema } from '../config.js';
 import { writeFileAtomic } from '../enrol/keys.js';
 import { canonicalSourceKey } from '../ingest/address.js';
 import type { MinimisePolicy } from '../minimise/minimise.js';
-import { minimisePolicyFromSettings } from '../minimise/policy-config.js';
+import {
+  minimisePolicyFromSettings,
+  type PrivacyRecipe,
+  pickPrivacySettings,
+} from '../minimise/policy-config.js';
 import { parseFormatOverrides } from '../parse/format-overrides.js';
 import { type AuditChange, type AuditEntry, AuditTrail } from './audit.js';
 
@@ -53,6 +57,8 @@ const VALUES_SCHEMA = Type.Object(Object.fromEntries(MEMBER_KEYS.map((k) => [k, 
 
 export interface CompiledSettings {
   readonly privacy: MinimisePolicy;
+  /** What `privacy` was compiled from, for the parse worker threads. */
+  readonly privacyRecipe: PrivacyRecipe;
   /** Source key → family name. */
   readonly formatOverrides: ReadonlyMap<string, string>;
 }
@@ -60,6 +66,8 @@ export interface CompiledSettings {
 /** What changed after an accepted apply: only the parts that did (the pipeline swaps those). */
 export interface AppliedChange {
   readonly privacy?: MinimisePolicy;
+  /** Present with `privacy`. */
+  readonly privacyRecipe?: PrivacyRecipe;
   readonly formatOverrides?: ReadonlyMap<string, string>;
   readonly changes: readonly AuditChange[];
 }
@@ -111,8 +119,13 @@ export function compileSettings(
   loadKey: () => Uint8Array,
 ): CompiledSettings {
   const formatOverrides = parseFormatOverrides(values.formatOverrides, familyNames);
-  const privacy = minimisePolicyFromSettings(values, loadKey);
-  return { privacy, formatOverrides };
+  let key: Uint8Array | undefined;
+  // The key is loaded only once the settings are valid (minimisePolicyFromSettings checks first).
+  const privacy = minimisePolicyFromSettings(values, () => {
+    key = loadKey();
+    return key;
+  });
+  return { privacy, privacyRecipe: { settings: pickPrivacySettings(values), key: key! }, formatOverrides };
 }
 
 /** `ADDRESS=FAMILY,…` in the config's syntax, sorted so the same map always reads the same. */
@@ -262,10 +275,11 @@ export class MemberSettings {
     // The policy is swapped only when it changed: a new one starts with an empty pseudonym cache.
     this.compiled = {
       privacy: privacyChanged ? compiled.privacy : previous.privacy,
+      privacyRecipe: privacyChanged ? compiled.privacyRecipe : previous.privacyRecipe,
       formatOverrides: compiled.formatOverrides,
     };
     const applied: AppliedChange = {
-      ...(privacyChanged && { privacy: compiled.privacy }),
+      ...(privacyChanged && { privacy: compiled.privacy, privacyRecipe: compiled.privacyRecipe }),
       ...(overridesChanged && { formatOverrides: compiled.formatOverrides }),
       changes: auditChanges,
     };

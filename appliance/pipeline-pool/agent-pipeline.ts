@@ -1,0 +1,86 @@
+/**
+ * The agent's pipeline, in one thread or spread over parse workers (`pipelineWorkers`): one face for
+ * agent.ts either way.
+ */
+import { availableParallelism } from 'node:os';
+import type { AgentConfig } from '../config.js';
+import type { SourceAccounting, SourceStats } from '../ingest/accounting.js';
+import type { IngestBackpressure, MessageHandler } from '../ingest/types.js';
+import { type EventSink, Pipeline, type PipelineCounters } from '../pipeline.js';
+import type { AppliedChange, CompiledSettings } from '../settings/member-settings.js';
+import { FlowSummariser } from '../summarise/summarise.js';
+import { PipelinePool } from './pool.js';
+
+export interface AgentPipeline {
+  readonly accept: MessageHandler;
+  readonly counters: PipelineCounters;
+  /** For the stream listeners; absent when parsing runs on the main thread (it cannot fall behind). */
+  readonly backpressure?: IngestBackpressure;
+  sources(): SourceStats[];
+  /** The member changed privacy choices or pinned formats on the status page. */
+  apply(change: AppliedChange): void;
+  /** Everything received so far, open summary windows included, into the outbox (shutdown). */
+  flushAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** -1 (auto): a worker per core on a box with two or more, else parse on the main thread. */
+export function workerCount(setting: number, cores = availableParallelism()): number {
+  if (setting >= 0) return setting;
+  return cores >= 2 ? cores : 0;
+}
+
+export async function createPipeline(
+  config: Pick<AgentConfig, 'pipelineWorkers' | 'summaryWindowS' | 'summaryMaxKeys'>,
+  outbox: EventSink,
+  accounting: SourceAccounting,
+  settings: CompiledSettings,
+  onWorkerFailure: (error: Error, lostMessages: number) => void,
+): Promise<AgentPipeline> {
+  const summary =
+    config.summaryWindowS === 0
+      ? undefined
+      : { windowMs: config.summaryWindowS * 1000, maxOpenKeys: config.summaryMaxKeys };
+  const workers = workerCount(config.pipelineWorkers);
+  if (workers === 0) {
+    const pipeline = new Pipeline(
+      outbox,
+      accounting,
+      { privacy: settings.privacy, ...(summary && { summariser: new FlowSummariser(summary) }) },
+      settings.formatOverrides,
+    );
+    return {
+      accept: (frame, source, transport, truncated) =>
+        pipeline.accept(frame.toString('utf8'), source, transport, frame.length, truncated),
+      counters: pipeline.counters,
+      sources: () => pipeline.sources(),
+      apply(change) {
+        if (change.privacy) pipeline.setPrivacy(change.privacy);
+        if (change.formatOverrides) pipeline.setFormatOverrides(change.formatOverrides);
+      },
+      flushAll: async () => pipeline.flushAll(),
+      close: async () => pipeline.close(),
+    };
+  }
+  const pool = await PipelinePool.start(outbox, accounting, {
+    workers,
+    privacy: settings.privacyRecipe,
+    formatOverrides: settings.formatOverrides,
+    ...(summary && { summary }),
+    onWorkerFailure,
+  });
+  return {
+    accept: pool.accept,
+    get counters() {
+      return pool.counters;
+    },
+    backpressure: pool,
+    sources: () => pool.sources(),
+    apply(change) {
+      if (change.privacyRecipe) pool.setPrivacy(change.privacyRecipe);
+      if (change.formatOverrides) pool.setFormatOverrides(change.formatOverrides);
+    },
+    flushAll: () => pool.flushAll(),
+    close: () => pool.close(),
+  };
+}
