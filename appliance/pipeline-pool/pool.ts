@@ -40,6 +40,8 @@ export interface PipelinePoolOptions {
   readonly maxQueuedMessages?: number;
   /** Queued messages past which UDP datagrams are dropped and counted as `overloaded`. */
   readonly overloadMessages?: number;
+  /** flushAll stops a worker that has not answered by then (a hung thread must not hang shutdown). */
+  readonly flushTimeoutMs?: number;
   /** The worker script (tests substitute one that fails). */
   readonly workerUrl?: URL;
   /** Called after a worker died and was replaced, with what was lost with it. */
@@ -306,6 +308,15 @@ export class PipelinePool implements IngestBackpressure {
    */
   async flushAll(): Promise<void> {
     this.dispatch();
+    // A worker that does not answer in time is ended: its 'exit' counts what it held as lost and
+    // settles its part. One still starting up (a replacement) gets its time once it is ready.
+    let timer: NodeJS.Timeout;
+    const check = (): void => {
+      for (const slot of this.slots) if (slot.flushed && slot.ready) void slot.worker.terminate();
+      if (this.slots.some((slot) => slot.flushed))
+        timer = setTimeout(check, this.options.flushTimeoutMs ?? 30_000);
+    };
+    timer = setTimeout(check, this.options.flushTimeoutMs ?? 30_000);
     await Promise.all(
       this.slots
         .filter((slot) => !slot.dead)
@@ -317,6 +328,7 @@ export class PipelinePool implements IngestBackpressure {
             }),
         ),
     );
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,182 @@
+/**
+ * The worker-thread pipeline gives what the one-thread pipeline gives: the same events in the same
+ * order, the same counters and source stats; and it stays honest under load and failure: congestion
+ * is signalled, overflow and dead workers are counted, never silent.
+ */
+import t from 'tap';
+import { generateTraffic } from '../../demo/traffic.js';
+import type { ConnectionEvent } from '../../protocol/event.js';
+import { SourceAccounting } from '../ingest/accounting.js';
+import { minimisePolicyFromSettings, type PrivacyRecipe } from '../minimise/policy-config.js';
+import { Pipeline } from '../pipeline.js';
+import { FlowSummariser } from '../summarise/summarise.js';
+import { PipelinePool, type PipelinePoolOptions } from './pool.js';
+
+const privacy: PrivacyRecipe = {
+  settings: {
+    privacyInternalAddresses: 'pseudonymise',
+    privacyAddressFields: '',
+    privacyNetworks: '',
+    privacyRuleNames: 'pseudonymise',
+    privacyInterfaces: 'pseudonymise',
+    privacyCategories: 'keep',
+  },
+  key: new Uint8Array(32).fill(9),
+};
+const NOW = new Date('2026-11-25T12:00:00Z');
+const lines = generateTraffic(3000, { seed: 7, now: NOW });
+const sourceOf = (i: number) => `192.0.2.${1 + (i % 3)}`;
+
+async function startPool(options: Partial<PipelinePoolOptions> = {}) {
+  const events: ConnectionEvent[] = [];
+  const accounting = new SourceAccounting();
+  const pool = await PipelinePool.start({ append: (e) => events.push(e) }, accounting, {
+    workers: 2,
+    privacy,
+    ...options,
+  });
+  t.teardown(async () => {
+    await pool.close();
+    accounting.close();
+  });
+  return { pool, events };
+}
+
+/** The reference: the same lines through the one-thread pipeline. */
+function oneThread(summariser?: FlowSummariser) {
+  const events: ConnectionEvent[] = [];
+  const accounting = new SourceAccounting();
+  const pipeline = new Pipeline({ append: (e) => events.push(e) }, accounting, {
+    privacy: minimisePolicyFromSettings(privacy.settings, () => privacy.key),
+    ...(summariser && { summariser }),
+  });
+  lines.forEach((line, i) => {
+    pipeline.accept(line, sourceOf(i), 'tcp', Buffer.byteLength(line), false);
+  });
+  pipeline.flushAll();
+  pipeline.close();
+  accounting.close();
+  return { events, counters: pipeline.counters, sources: pipeline.sources() };
+}
+
+/** Feeds every line, yielding to the event loop now and then so batches of many sizes form. */
+async function feed(pool: PipelinePool) {
+  for (let i = 0; i < lines.length; i++) {
+    pool.accept(Buffer.from(lines[i]!), sourceOf(i), 'tcp', false);
+    if (i % 37 === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
+t.test('same events in the same order, same counters and sources as one thread', async (t) => {
+  const reference = oneThread();
+  // Small batches: many in flight at once across both workers, answered out of order.
+  const { pool, events } = await startPool({ batchMessages: 7 });
+  await feed(pool);
+  await pool.flushAll();
+  t.equal(events.length, reference.events.length);
+  t.same(events, reference.events, 'event for event, in arrival order');
+  const c = pool.counters;
+  t.match(c, {
+    received: lines.length,
+    parsed: reference.counters.parsed,
+    unparsed: reference.counters.unparsed,
+    queued: 0,
+    overloaded: 0,
+    workerLost: 0,
+    byTransport: { tcp: lines.length, udp: 0, tls: 0 },
+  });
+  t.ok(reference.counters.unparsed > 0, 'the traffic has noise, so unparsed is exercised');
+  t.same(c.byFamily, reference.counters.byFamily);
+  t.same(c.unparsedReasons, reference.counters.unparsedReasons);
+  t.same(c.minimise, reference.counters.minimise);
+  const bySource = (list: { source: string }[]) => [...list].sort((a, b) => (a.source < b.source ? -1 : 1));
+  // Each source here mixes vendors, so its "format" (the family parsed last) depends on which worker
+  // answered last; the counts may not.
+  const strip = ({
+    firstSeen,
+    lastSeen,
+    unparsedSamples,
+    format,
+    confidence,
+    formatFrom,
+    ...rest
+  }: Record<string, unknown>) => rest;
+  t.same(
+    bySource(pool.sources()).map((s) => strip({ ...s })),
+    bySource(reference.sources).map((s) => strip({ ...s })),
+  );
+  t.ok(pool.sources().every((s) => s.unparsedSamples.length > 0 && s.unparsedSamples.length <= 5));
+  t.ok(pool.sources().every((s) => s.format !== undefined && s.format in reference.counters.byFamily));
+});
+
+t.test('summaries: every parsed event is counted exactly once across the workers', async (t) => {
+  const reference = oneThread(new FlowSummariser({ windowMs: 60_000, maxOpenKeys: 50_000 }));
+  const { pool, events } = await startPool({ summary: { windowMs: 60_000, maxOpenKeys: 50_000 } });
+  await feed(pool);
+  await pool.flushAll();
+  const raw = (list: ConnectionEvent[]) => list.reduce((sum, e) => sum + (e.count ?? 1), 0);
+  t.equal(raw(events), pool.counters.parsed);
+  t.equal(raw(events), raw(reference.events));
+  t.ok(events.length <= 2 * reference.events.length, 'at most one record per flow per worker and window');
+  t.equal(pool.counters.summarise?.heldEvents, 0, 'nothing held after flushAll');
+});
+
+t.test('congestion pauses, overflow is counted, nothing silently dropped', async (t) => {
+  const { pool } = await startPool({ maxQueuedMessages: 10, overloadMessages: 20 });
+  const frame = Buffer.from(lines[0]!);
+  for (let i = 0; i < 50; i++) pool.accept(frame, '192.0.2.1', 'udp', false);
+  t.equal(pool.congested, true, 'congested past maxQueuedMessages');
+  const relieved = new Promise<void>((resolve) => pool.whenRelieved(resolve));
+  await relieved;
+  t.equal(pool.congested, false);
+  await pool.flushAll();
+  const c = pool.counters;
+  t.equal(c.overloaded, 30, 'over overloadMessages: counted');
+  t.equal(c.received, 50);
+  t.equal(c.parsed + c.unparsed + c.overloaded, 50, 'every message accounted for');
+});
+
+t.test('a worker that dies is replaced; what it held is counted as lost', async (t) => {
+  const failures: number[] = [];
+  const { pool, events } = await startPool({
+    workers: 1,
+    workerUrl: new URL('./crashing-worker.fixture.ts', import.meta.url),
+    flushTimeoutMs: 1000,
+    onWorkerFailure: (_err, lost) => failures.push(lost),
+  });
+  const send = async (line: string, n: number) => {
+    for (let i = 0; i < n; i++) pool.accept(Buffer.from(line), '192.0.2.9', 'udp', false);
+    await new Promise((r) => setImmediate(r)); // one batch
+  };
+  const good = lines.find((l) => l.includes('UFW'))!;
+  await send(good, 3);
+  await send(`${good} CRASH-THE-WORKER`, 2);
+  await send(good, 4);
+  // The thread may end at once or hang with its port closed; flushAll ends a worker that does not answer.
+  await pool.flushAll();
+  const before = pool.counters;
+  t.equal(failures.length, 1, 'reported once');
+  t.ok(failures[0]! >= 2, 'at least the batch it died on is lost');
+  t.equal(before.workerLost, failures[0], 'and counted');
+  t.equal(before.received, 9);
+  t.equal(before.parsed + before.workerLost, 9, 'every message parsed or counted as lost');
+  t.equal(events.length, before.parsed);
+
+  await send(good, 4);
+  await pool.flushAll();
+  const after = pool.counters;
+  t.equal(after.parsed, before.parsed + 4, 'the replacement worker parses');
+  t.equal(after.workerLost, before.workerLost, 'totals kept across the replacement');
+  t.equal(pool.sources()[0]?.parsed, after.parsed, "source totals include the dead worker's");
+});
+
+t.test('a worker that cannot start fails start-up with a clear error', async (t) => {
+  await t.rejects(
+    PipelinePool.start({ append: () => {} }, new SourceAccounting(), {
+      workers: 1,
+      privacy,
+      workerUrl: new URL('./no-such-worker.js', import.meta.url),
+    }),
+    /a parse worker could not start: .*no-such-worker/,
+  );
+});
