@@ -29,8 +29,14 @@ import {
 import { generateTraffic } from '../demo/traffic.js';
 
 const { values } = parseArgs({
-  options: { lines: { type: 'string', default: '2000000' }, 'latency-s': { type: 'string', default: '10' } },
+  options: {
+    lines: { type: 'string', default: '2000000' },
+    'latency-s': { type: 'string', default: '10' },
+    /** The agent's pipelineWorkers; default: the agent's own default (-1, one per core). */
+    workers: { type: 'string', default: '-1' },
+  },
 });
+const workerFlags = ['--pipeline-workers', values.workers!];
 const total = Number(values.lines);
 const latencySeconds = Number(values['latency-s']);
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -63,6 +69,7 @@ async function measureThroughput(
   const agentDir = join(dir, name);
   await issueDevice(central.dataDir, `bench-${name}`, join(agentDir, 'identity'));
   const agent = await startAgentProcess(agentDir, join(agentDir, 'identity'), url, [
+    ...workerFlags,
     '--max-messages-per-source-per-s',
     '0',
     '--uplink-max-bytes-per-s',
@@ -157,6 +164,7 @@ try {
 
   // ---- 3: latency at 1,000 messages/s, summaries off ----
   const agent2 = await startAgentProcess(join(dir, 'agent2'), join(dir, 'agent2', 'identity'), url, [
+    ...workerFlags,
     '--summary-window-s',
     '0',
   ]);
@@ -213,7 +221,7 @@ try {
   };
   log(JSON.stringify(latency));
   process.stdout.write(
-    `${JSON.stringify({ bench: 'pipeline', throughput: { mixed, perSource }, latency })}\n`,
+    `${JSON.stringify({ bench: 'pipeline', pipelineWorkers: Number(values.workers), throughput: { mixed, perSource }, latency })}\n`,
   );
 } finally {
   await central.kill();

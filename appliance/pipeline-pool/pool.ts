@@ -107,7 +107,8 @@ class Batch {
   }
 }
 
-const BATCH_BYTES = 256 * 1024;
+/** Initial bytes of a batch (512 firewall lines of ~250 bytes); it grows for longer lines. */
+const BATCH_BYTES = 128 * 1024;
 
 interface Slot {
   readonly worker: Worker;
@@ -187,7 +188,8 @@ export class PipelinePool implements IngestBackpressure {
     };
     this.batchMessages = Math.min(options.batchMessages ?? 512, 65_535);
     this.batch = new Batch(this.batchMessages, BATCH_BYTES);
-    this.maxQueued = options.maxQueuedMessages ?? 32_768;
+    // Eight batches: enough to keep every worker busy, small enough that queued bytes stay a few MB.
+    this.maxQueued = options.maxQueuedMessages ?? 8 * this.batchMessages;
     this.overloadAt = Math.max(this.maxQueued, options.overloadMessages ?? 4 * this.maxQueued);
     this.workerUrl =
       options.workerUrl ?? new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -390,7 +392,7 @@ export class PipelinePool implements IngestBackpressure {
         ...(this.summary && { summary: this.summary }),
       } satisfies WorkerInit,
       // Parsing makes short-lived garbage; a small young generation keeps each thread's memory low.
-      resourceLimits: { maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     const slot: Slot = {
       worker,
