@@ -118,6 +118,11 @@ function parseV6(s: string, out: Uint32Array): AddressKind {
   return AddressKind.V6;
 }
 
+/** `text` as a uint32 when it is exactly a dotted quad (as `parseAddress` accepts one), else -1. */
+export function parseDottedQuad(text: string): number {
+  return text.length <= 15 ? parseV4Range(text, 0, text.length) : -1;
+}
+
 /** Parses an IPv4 or IPv6 address (brackets and zone ids tolerated) into `out`. */
 export function parseAddress(text: string, out: Uint32Array): AddressKind {
   const n = text.length;

@@ -164,6 +164,22 @@ t.test('unknown keys, bad numbers and bad actions are removed and counted', asyn
   t.notMatch(JSON.stringify(out), /CANARY|canary/);
 });
 
+t.test('unknown keys are counted however the allow-listed ones are filled', async (t) => {
+  // minimise counts keys before looking them up: keys holding undefined must not hide unknown ones.
+  const cases: [Record<string, unknown>, number][] = [
+    [{ ...base }, 0],
+    [{ vendor: 'x', action: 'deny' }, 0],
+    [{ vendor: 'x', action: 'deny', src_ip: undefined }, 0],
+    [{ vendor: 'x', action: 'deny', src_ip: undefined, user: 'bob' }, 1],
+    [{ vendor: 'x', action: 'deny', rule: undefined, user: 'bob', msg: undefined }, 2],
+    [{ ...base, src_ip: undefined, dst_ip: undefined, user: 'bob', host: 'h' }, 2],
+  ];
+  for (const [event, unknown] of cases) {
+    const { counters } = run(event as unknown as ConnectionEvent);
+    t.equal(counters.unknownFields, unknown, JSON.stringify(Object.keys(event)));
+  }
+});
+
 t.test('text is clamped by UTF-8 bytes and schema length, never splitting a character', async (t) => {
   const ascii = 'a'.repeat(300);
   const { out, counters } = run({ vendor: 'x', action: 'deny', category: ascii }, {});

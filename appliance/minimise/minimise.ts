@@ -19,7 +19,7 @@
  */
 import { ACTIONS, type Action, type ConnectionEvent, ConnectionEventSchema } from '../../protocol/event.js';
 import { limits } from '../../protocol/limits.js';
-import { AddressKind, INTERNAL_NETWORKS, NetworkSet, parseAddress } from './address.js';
+import { AddressKind, INTERNAL_NETWORKS, NetworkSet, parseAddress, parseDottedQuad } from './address.js';
 import { Pseudonymiser } from './pseudonym.js';
 import { cleanText } from './text.js';
 
@@ -128,25 +128,34 @@ export function newMinimiseCounters(): MinimiseCounters {
   };
 }
 
-// Each text field's schema maxLength (UTF-16 units), read from the one definition of the wire schema.
-const MAX_UNITS: Readonly<Record<string, number>> = Object.fromEntries(
-  Object.entries(ConnectionEventSchema.properties).map(([key, schema]) => [
-    key,
-    (schema as { maxLength?: number }).maxLength ?? limits.maxStringBytes,
-  ]),
-);
+/** A text field's schema maxLength (UTF-16 units), read from the one definition of the wire schema. */
+function maxUnits(field: keyof typeof ConnectionEventSchema.properties): number {
+  return (
+    (ConnectionEventSchema.properties[field] as { maxLength?: number }).maxLength ?? limits.maxStringBytes
+  );
+}
+// Per field, as constants: a look-up by field name on every call cost more than the check it sized.
+const TS_UNITS = maxUnits('ts');
+const VENDOR_UNITS = maxUnits('vendor');
+const PROTO_UNITS = maxUnits('proto');
+const RULE_UNITS = maxUnits('rule');
+const INTERFACE_UNITS = maxUnits('interface');
+const DIRECTION_UNITS = maxUnits('direction');
+const CATEGORY_UNITS = maxUnits('category');
+const SEVERITY_UNITS = maxUnits('severity');
+const LAST_SEEN_UNITS = maxUnits('last_seen');
 const ALLOWED: ReadonlySet<string> = new Set(Object.keys(ConnectionEventSchema.properties));
 const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
 const words = new Uint32Array(4); // scratch: minimise is synchronous and never re-entered
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function text(value: unknown, field: string, c: MinimiseCounters): string | undefined {
+function text(value: unknown, maxUnits: number, c: MinimiseCounters): string | undefined {
   if (typeof value !== 'string') {
     if (value !== undefined) c.invalidValues++;
     return undefined;
   }
-  const cleaned = cleanText(value, MAX_UNITS[field]!, limits.maxStringBytes);
+  const cleaned = cleanText(value, maxUnits, limits.maxStringBytes);
   if (typeof cleaned === 'string') return cleaned;
   c.strippedChars += cleaned.stripped;
   if (cleaned.clamped) c.clampedText++;
@@ -155,7 +164,7 @@ function text(value: unknown, field: string, c: MinimiseCounters): string | unde
 
 /** A severity is one token (`high`, `5`, `very-high`); whatever follows the first one is not. */
 function severityLabel(value: unknown, c: MinimiseCounters): string | undefined {
-  const cleaned = text(value, 'severity', c);
+  const cleaned = text(value, SEVERITY_UNITS, c);
   if (cleaned === undefined) return undefined;
   let end = 0;
   while (end < cleaned.length && isTokenChar(cleaned.charCodeAt(end))) end++;
@@ -188,7 +197,7 @@ function categoryLabel(value: unknown, policy: MinimisePolicy, c: MinimiseCounte
     c.droppedByPolicy++;
     return undefined;
   }
-  const cleaned = text(value, 'category', c);
+  const cleaned = text(value, CATEGORY_UNITS, c);
   if (cleaned === undefined) return undefined;
   let cut = cleaned.length;
   for (let i = 0; i < cleaned.length; i++) {
@@ -225,24 +234,26 @@ function categoryLabel(value: unknown, policy: MinimisePolicy, c: MinimiseCounte
 function freeText(
   value: unknown,
   field: 'rule' | 'interface',
+  mode: FieldPolicy,
+  maxUnits: number,
   policy: MinimisePolicy,
   c: MinimiseCounters,
 ): string | undefined {
   if (value === undefined) return undefined;
-  const mode = policy[field];
   if (mode === 'drop') {
     c.droppedByPolicy++;
     return undefined;
   }
-  const cleaned = text(value, field, c);
+  const cleaned = text(value, maxUnits, c);
   if (cleaned === undefined || mode === 'keep') return cleaned;
   c.pseudonymised++;
   return policy.pseudonyms.text(field, cleaned);
 }
 
+/** `mode`: the member's choice for this field's internal addresses. */
 function address(
   value: unknown,
-  field: AddressField,
+  mode: FieldPolicy,
   policy: MinimisePolicy,
   c: MinimiseCounters,
 ): string | undefined {
@@ -251,13 +262,20 @@ function address(
     c.invalidValues++;
     return undefined;
   }
-  const kind = parseAddress(value, words);
-  if (kind === AddressKind.Invalid) {
-    c.invalidValues++;
-    return undefined;
+  // Parsers write nearly every address as a plain dotted quad: that text is its own canonical form.
+  const quad = parseDottedQuad(value);
+  let kind: AddressKind;
+  if (quad >= 0) {
+    words[0] = quad;
+    kind = AddressKind.V4;
+  } else {
+    kind = parseAddress(value, words);
+    if (kind === AddressKind.Invalid) {
+      c.invalidValues++;
+      return undefined;
+    }
   }
   if (policy.internalNetworks.contains(kind, words)) {
-    const mode = policy.internalAddresses[field];
     if (mode === 'drop') {
       c.droppedByPolicy++;
       return undefined;
@@ -267,7 +285,7 @@ function address(
       return policy.pseudonyms.address(kind, words, value);
     }
   }
-  return canonicalAddress(value);
+  return quad >= 0 ? value : canonicalAddress(value);
 }
 
 /** The address without brackets or an RFC 4007 zone id (an interface name: member text), lower-case. */
@@ -305,12 +323,14 @@ function counter(value: unknown, minimum: number, c: MinimiseCounters): number |
   return undefined;
 }
 
-function put<K extends keyof ConnectionEvent>(
-  out: Mutable<ConnectionEvent>,
-  key: K,
-  value: ConnectionEvent[K] | undefined,
-): void {
-  if (value !== undefined) out[key] = value;
+/** 1 when a field holds a value, else 0. */
+function has(value: unknown): number {
+  return value === undefined ? 0 : 1;
+}
+
+/** Keys of `e` (own or inherited, enumerable: what `for...in` visits) outside the allow-list. */
+function countUnknownFields(e: Readonly<Record<string, unknown>>, c: MinimiseCounters): void {
+  for (const key in e) if (!ALLOWED.has(key)) c.unknownFields++;
 }
 
 /**
@@ -325,35 +345,111 @@ export function minimise(
 ): ConnectionEvent {
   c.events++;
   const e = event as Readonly<Record<string, unknown>>;
-  for (const key in e) if (!ALLOWED.has(key)) c.unknownFields++;
-  const vendor = text(e.vendor, 'vendor', c) ?? 'unknown';
-  let action = e.action as Action;
+  // Each allow-listed field is read once, here.
+  const ts = e.ts;
+  const vendorIn = e.vendor;
+  const srcIp = e.src_ip;
+  const srcPort = e.src_port;
+  const dstIp = e.dst_ip;
+  const dstPort = e.dst_port;
+  const proto = e.proto;
+  const actionIn = e.action;
+  const srcNatIp = e.src_nat_ip;
+  const srcNatPort = e.src_nat_port;
+  const dstNatIp = e.dst_nat_ip;
+  const dstNatPort = e.dst_nat_port;
+  const bytes = e.bytes;
+  const packets = e.packets;
+  const rule = e.rule;
+  const iface = e.interface;
+  const direction = e.direction;
+  const category = e.category;
+  const severity = e.severity;
+  const count = e.count;
+  const lastSeen = e.last_seen;
+  const srcPorts = e.src_ports;
+  // Unknown keys are counted, never copied. Every key of a parser's event holds an allow-listed value,
+  // so it has as many keys (counted by `for...in`, which costs far less than a Set look-up per key)
+  // as values were read above; only when the two differ (an unknown key, or a key holding undefined)
+  // are the keys looked up one by one. Equal counts could hide an unknown key only if an allow-listed
+  // value were a non-enumerable property, which no data object (literal, spread, JSON) has.
+  let keys = 0;
+  for (const _ in e) keys++;
+  const values =
+    has(ts) +
+    has(vendorIn) +
+    has(srcIp) +
+    has(srcPort) +
+    has(dstIp) +
+    has(dstPort) +
+    has(proto) +
+    has(actionIn) +
+    has(srcNatIp) +
+    has(srcNatPort) +
+    has(dstNatIp) +
+    has(dstNatPort) +
+    has(bytes) +
+    has(packets) +
+    has(rule) +
+    has(iface) +
+    has(direction) +
+    has(category) +
+    has(severity) +
+    has(count) +
+    has(lastSeen) +
+    has(srcPorts);
+  if (keys !== values) countUnknownFields(e, c);
+
+  const vendor = text(vendorIn, VENDOR_UNITS, c) ?? 'unknown';
+  let action = actionIn as Action;
   if (!ACTION_SET.has(action)) {
     c.invalidValues++;
     action = 'other';
   }
+  const fields = policy.internalAddresses;
   const out = {} as Mutable<ConnectionEvent>;
-  put(out, 'ts', text(e.ts, 'ts', c));
+  // Plain stores with the key written out: a generic put(out, key, value) became a keyed store.
+  const tsOut = text(ts, TS_UNITS, c);
+  if (tsOut !== undefined) out.ts = tsOut;
   out.vendor = vendor;
-  put(out, 'src_ip', address(e.src_ip, 'src_ip', policy, c));
-  put(out, 'src_port', port(e.src_port, c));
-  put(out, 'dst_ip', address(e.dst_ip, 'dst_ip', policy, c));
-  put(out, 'dst_port', port(e.dst_port, c));
-  put(out, 'proto', text(e.proto, 'proto', c));
+  const srcIpOut = address(srcIp, fields.src_ip, policy, c);
+  if (srcIpOut !== undefined) out.src_ip = srcIpOut;
+  const srcPortOut = port(srcPort, c);
+  if (srcPortOut !== undefined) out.src_port = srcPortOut;
+  const dstIpOut = address(dstIp, fields.dst_ip, policy, c);
+  if (dstIpOut !== undefined) out.dst_ip = dstIpOut;
+  const dstPortOut = port(dstPort, c);
+  if (dstPortOut !== undefined) out.dst_port = dstPortOut;
+  const protoOut = text(proto, PROTO_UNITS, c);
+  if (protoOut !== undefined) out.proto = protoOut;
   out.action = action;
-  put(out, 'src_nat_ip', address(e.src_nat_ip, 'src_nat_ip', policy, c));
-  put(out, 'src_nat_port', port(e.src_nat_port, c));
-  put(out, 'dst_nat_ip', address(e.dst_nat_ip, 'dst_nat_ip', policy, c));
-  put(out, 'dst_nat_port', port(e.dst_nat_port, c));
-  put(out, 'bytes', counter(e.bytes, 0, c));
-  put(out, 'packets', counter(e.packets, 0, c));
-  put(out, 'rule', freeText(e.rule, 'rule', policy, c));
-  put(out, 'interface', freeText(e.interface, 'interface', policy, c));
-  put(out, 'direction', text(e.direction, 'direction', c));
-  put(out, 'category', categoryLabel(e.category, policy, c));
-  put(out, 'severity', severityLabel(e.severity, c));
-  put(out, 'count', counter(e.count, 1, c));
-  put(out, 'last_seen', text(e.last_seen, 'last_seen', c));
-  put(out, 'src_ports', distinctPorts(e.src_ports, c));
+  const srcNatIpOut = address(srcNatIp, fields.src_nat_ip, policy, c);
+  if (srcNatIpOut !== undefined) out.src_nat_ip = srcNatIpOut;
+  const srcNatPortOut = port(srcNatPort, c);
+  if (srcNatPortOut !== undefined) out.src_nat_port = srcNatPortOut;
+  const dstNatIpOut = address(dstNatIp, fields.dst_nat_ip, policy, c);
+  if (dstNatIpOut !== undefined) out.dst_nat_ip = dstNatIpOut;
+  const dstNatPortOut = port(dstNatPort, c);
+  if (dstNatPortOut !== undefined) out.dst_nat_port = dstNatPortOut;
+  const bytesOut = counter(bytes, 0, c);
+  if (bytesOut !== undefined) out.bytes = bytesOut;
+  const packetsOut = counter(packets, 0, c);
+  if (packetsOut !== undefined) out.packets = packetsOut;
+  const ruleOut = freeText(rule, 'rule', policy.rule, RULE_UNITS, policy, c);
+  if (ruleOut !== undefined) out.rule = ruleOut;
+  const ifaceOut = freeText(iface, 'interface', policy.interface, INTERFACE_UNITS, policy, c);
+  if (ifaceOut !== undefined) out.interface = ifaceOut;
+  const directionOut = text(direction, DIRECTION_UNITS, c);
+  if (directionOut !== undefined) out.direction = directionOut;
+  const categoryOut = categoryLabel(category, policy, c);
+  if (categoryOut !== undefined) out.category = categoryOut;
+  const severityOut = severityLabel(severity, c);
+  if (severityOut !== undefined) out.severity = severityOut;
+  const countOut = counter(count, 1, c);
+  if (countOut !== undefined) out.count = countOut;
+  const lastSeenOut = text(lastSeen, LAST_SEEN_UNITS, c);
+  if (lastSeenOut !== undefined) out.last_seen = lastSeenOut;
+  const srcPortsOut = distinctPorts(srcPorts, c);
+  if (srcPortsOut !== undefined) out.src_ports = srcPortsOut;
   return out;
 }

@@ -38,6 +38,40 @@ t.test('sends every line over TCP (newline and octet framing) and UDP, at the re
   t.equal(datagrams.length, 10);
 });
 
+t.test('TCP batches keep every frame, the byte count and progress exact while cycling', async (t) => {
+  const chunks: Buffer[] = [];
+  const server = net.createServer((s) => s.on('data', (d) => chunks.push(d)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  // Multi-byte UTF-8 (octet counts are bytes, RFC 6587 §3.4.1) and enough lines for many batches.
+  const lines = ['é', 'x'.repeat(300), 'plain line', '€uro'];
+  for (const framing of ['newline', 'octet'] as const) {
+    chunks.length = 0;
+    const progress: number[] = [];
+    const count = 2_500;
+    const r = await replay(lines, {
+      to: `tcp://127.0.0.1:${port}`,
+      rate: 0,
+      count,
+      framing,
+      onProgress: (sent) => progress.push(sent),
+    });
+    let expected = '';
+    for (let i = 0; i < count; i++) {
+      const line = lines[i % lines.length]!;
+      expected += framing === 'octet' ? `${Buffer.byteLength(line)} ${line}` : `${line}\n`;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const received = Buffer.concat(chunks);
+    t.equal(r.sent, count, framing);
+    t.equal(r.bytes, Buffer.byteLength(expected), `${framing}: bytes counts what went on the wire`);
+    t.equal(received.length, r.bytes);
+    t.ok(received.toString('utf8') === expected, `${framing}: every frame arrived in order`);
+    t.same(progress, [1000, 2000], `${framing}: progress at each thousand`);
+  }
+});
+
 t.test('an unreachable TCP target is an error, not a hang', async (t) => {
   await t.rejects(replay(['x'], { to: 'tcp://127.0.0.1:1', rate: 0 }));
   await t.rejects(replay([], { to: 'tcp://127.0.0.1:1', rate: 0 }), /nothing to replay/);
