@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { AGENT_NODE_FLAGS } from '../appliance/node-flags.js';
 import { projectRoot } from '../common/version.js';
 
 const execFileAsync = promisify(execFile);
@@ -201,30 +202,35 @@ async function startAgentWithArgs(
   args: readonly string[],
   ports: { udp?: number; tcp?: number; status?: number },
 ): Promise<AgentProc> {
-  const proc = await startProcess(AGENT_CLI, [
-    'run',
-    '--listen-host',
-    '127.0.0.1',
-    '--status-host',
-    '127.0.0.1',
-    '--syslog-udp-port',
-    String(ports.udp ?? 0),
-    '--syslog-tcp-port',
-    String(ports.tcp ?? 0),
-    '--status-port',
-    String(ports.status ?? 0),
-    '--log-level',
-    'warn',
-    '--reconnect-min-ms',
-    '100',
-    '--reconnect-max-ms',
-    '2000',
-    // Short summary windows so the demo and tests see results in seconds (production default: 60 s);
-    // extraArgs may override it (commander keeps the last value).
-    '--summary-window-s',
-    '2',
-    ...args,
-  ]);
+  const proc = await startProcess(
+    AGENT_CLI,
+    [
+      'run',
+      '--listen-host',
+      '127.0.0.1',
+      '--status-host',
+      '127.0.0.1',
+      '--syslog-udp-port',
+      String(ports.udp ?? 0),
+      '--syslog-tcp-port',
+      String(ports.tcp ?? 0),
+      '--status-port',
+      String(ports.status ?? 0),
+      '--log-level',
+      'warn',
+      '--reconnect-min-ms',
+      '100',
+      '--reconnect-max-ms',
+      '2000',
+      // Short summary windows so the demo and tests see results in seconds (production default: 60 s);
+      // extraArgs may override it (commander keeps the last value).
+      '--summary-window-s',
+      '2',
+      ...args,
+    ],
+    60_000,
+    AGENT_NODE_FLAGS,
+  );
   const statusPort = Number(proc.info.status);
   return {
     ...proc,

@@ -391,8 +391,9 @@ export class PipelinePool implements IngestBackpressure {
         formatOverrides: this.formatOverrides,
         ...(this.summary && { summary: this.summary }),
       } satisfies WorkerInit,
-      // Parsing makes short-lived garbage; a small young generation keeps each thread's memory low.
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      // Parsing makes short-lived garbage that dies young: a small young generation keeps each
+      // thread's memory low (4 MB measured no slower than 16 MB by bench pipeline).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
     const slot: Slot = {
       worker,
