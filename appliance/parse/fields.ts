@@ -2,7 +2,7 @@
  * Small pure helpers shared by the parser families. Everything here runs per line: no regex with
  * nested quantifiers, no allocation that the caller did not ask for.
  */
-import { isIP } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { Action } from '../../protocol/event.js';
 
 const PROTO_BY_NUMBER: Readonly<Record<string, string>> = {
@@ -32,6 +32,21 @@ const PROTO_ALIASES: Readonly<Record<string, string>> = {
 /** Lower-case IANA keyword for a protocol given as a name or a number; undefined when empty. */
 export function normaliseProto(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  // Nearly every line says one of these: skip the trim, lower-casing and table look-ups.
+  switch (value) {
+    case '6':
+    case 'tcp':
+    case 'TCP':
+      return 'tcp';
+    case '17':
+    case 'udp':
+    case 'UDP':
+      return 'udp';
+    case '1':
+    case 'icmp':
+    case 'ICMP':
+      return 'icmp';
+  }
   const v = value.trim().toLowerCase();
   if (v === '') return undefined;
   const byNumber = PROTO_BY_NUMBER[v];
@@ -101,6 +116,33 @@ export function parseCount(value: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * True when `v` is a dotted quad exactly as `net.isIPv4` accepts it: four decimal parts 0-255, no
+ * leading zeros, nothing else. Node's check is a regular expression; this runs on every address.
+ */
+export function isDottedQuad(v: string): boolean {
+  const n = v.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    let value = 0;
+    while (i < n) {
+      const c = v.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      value = value * 10 + c;
+      i++;
+    }
+    const len = i - start;
+    const leadingZero = len > 1 && v.charCodeAt(start) === 48 /* 0 */;
+    if (len === 0 || len > 3 || value > 255 || leadingZero) return false;
+    if (++parts === 4) return i === n;
+    if (i >= n || v.charCodeAt(i) !== 46 /* . */) return false;
+    i++;
+  }
+}
+
 /** The address itself when `value` is an IPv4 or IPv6 address (brackets and zone ids removed). */
 export function parseIp(value: string | undefined): string | undefined {
   if (value === undefined || value.length === 0 || value.length > 64) return undefined;
@@ -108,8 +150,48 @@ export function parseIp(value: string | undefined): string | undefined {
   if (v.charCodeAt(0) === 91 /* [ */ && v.endsWith(']')) v = v.slice(1, -1);
   const zone = v.indexOf('%');
   if (zone > 0) v = v.slice(0, zone);
-  return isIP(v) !== 0 ? v.toLowerCase() : undefined;
+  // `net.isIP` tries IPv4 first, then IPv6; a dotted quad has no letters to lower-case.
+  if (isDottedQuad(v)) return v;
+  return mayBeIPv6(v) && isIPv6(v) ? v.toLowerCase() : undefined;
 }
+
+/**
+ * False when `net.isIPv6` must refuse `v`: an address holds a `:` and only hex digits, `:` and `.`
+ * (a `%zone` aside, left to node). Endpoint text like `outside:10.0.0.1` then skips node's regex.
+ */
+function mayBeIPv6(v: string): boolean {
+  let colon = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 58 /* : */) {
+      colon = true;
+      continue;
+    }
+    // 0-9, a-f, A-F, `.`; a `%` starts a zone, which node's expression allows.
+    const hexOrDot = (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 46;
+    if (!hexOrDot) return c === 37;
+  }
+  return colon;
+}
+
+/** `text.startsWith(word, at)` for a short `word`: a loop the compiler inlines costs less than the call. */
+export function hasAt(text: string, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (text.charCodeAt(at + k) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+// The keys of the previous `parseKeyValuesInto` call, by pair index, and the separator they were
+// split with. A source writes the same keys in the same order line after line: a key found in place
+// at the same index reuses the previous string and slot (no slice, no look-up). Only the fixed-key
+// reading guesses: keeping every key of lines that each have their own layout (the `Map` callers'
+// vendors, mixed in the benchmarks) costs more than the guesses save.
+let previousKeys: string[] = [];
+const MAX_KEY_GUESSES = 64;
+let previousSeparator = '';
+// For `parseKeyValuesInto`: the slot of each guessed key in `guessSlotsOf` (-2: not looked up yet).
+const guessSlots = new Int32Array(MAX_KEY_GUESSES).fill(-2);
+let guessSlotsOf: ReadonlyMap<string, number> | undefined;
+const NO_GUESSES: string[] = [];
 
 /**
  * Splits `key=value key2="quoted value" key3=` text into a map. Values may be double-quoted (with
@@ -119,40 +201,110 @@ export function parseIp(value: string | undefined): string | undefined {
  */
 export function parseKeyValues(text: string, separator = ' '): Map<string, string> {
   const out = new Map<string, string>();
+  scanKeyValues(text, separator, out, undefined, undefined);
+  return out;
+}
+
+/**
+ * `parseKeyValues` for a parser that reads a fixed set of keys: `values[slots.get(key)]` becomes what
+ * `parseKeyValues(text, separator).get(key)` would return, for every key in `slots` (the rest of
+ * `values` is cleared). Other pairs are skipped without copying their values, and no map is built.
+ */
+export function parseKeyValuesInto(
+  text: string,
+  separator: string,
+  slots: ReadonlyMap<string, number>,
+  values: (string | undefined)[],
+): void {
+  values.fill(undefined);
+  scanKeyValues(text, separator, undefined, slots, values);
+}
+
+/** Fills `out` with every pair (when given), else `values` with the pairs `slots` names. */
+function scanKeyValues(
+  text: string,
+  separator: string,
+  out: Map<string, string> | undefined,
+  slots: ReadonlyMap<string, number> | undefined,
+  values: (string | undefined)[] | undefined,
+): void {
   const sep = separator.charCodeAt(0);
   const sepText = separator.length > 0 ? separator.charAt(0) : '';
+  let guesses = NO_GUESSES;
+  if (slots !== undefined) {
+    // A key holds neither `=` nor the separator it was split with; one split with another separator
+    // (a comma-separated key may hold spaces) is not a valid guess.
+    if (sepText !== previousSeparator) {
+      previousKeys = [];
+      previousSeparator = sepText;
+    }
+    if (slots !== guessSlotsOf) {
+      guessSlots.fill(-2);
+      guessSlotsOf = slots;
+    }
+    guesses = previousKeys;
+  }
   const n = text.length;
   let nextEq = -1; // first `=` at or after the scan position (n when none), valid while >= i
   let nextSep = -1; // likewise for the separator
+  let nextBackslash = -1; // and for `\` (quoted values)
+  let pair = 0;
   let i = 0;
   while (i < n) {
     let c = text.charCodeAt(i);
     while (c === sep || c === 32) {
-      if (++i >= n) return out;
+      if (++i >= n) return;
       c = text.charCodeAt(i);
     }
-    if (nextEq < i) {
-      nextEq = text.indexOf('=', i);
-      if (nextEq < 0) nextEq = n;
+    let key: string;
+    let guessed = false;
+    const guess = pair < guesses.length ? guesses[pair]! : undefined;
+    if (guess !== undefined && text.charCodeAt(i + guess.length) === 61 /* = */ && hasAt(text, i, guess)) {
+      // The `=` right after the guess is the first at or after `i`, and no separator lies before it.
+      key = guess;
+      guessed = true;
+      nextEq = i + guess.length;
+    } else {
+      if (nextEq < i) {
+        nextEq = text.indexOf('=', i);
+        if (nextEq < 0) nextEq = n;
+      }
+      if (nextSep < i) {
+        nextSep = sepText === '' ? n : text.indexOf(sepText, i);
+        if (nextSep < 0) nextSep = n;
+      }
+      if (nextSep < nextEq || nextEq === n) {
+        i = nextSep < nextEq ? nextSep : n; // a bare word, not a pair
+        continue;
+      }
+      key = text.slice(i, nextEq);
+      if (pair < MAX_KEY_GUESSES && guesses !== NO_GUESSES) {
+        guesses[pair] = key;
+        guessSlots[pair] = -2;
+      }
     }
-    if (nextSep < i) {
-      nextSep = sepText === '' ? n : text.indexOf(sepText, i);
-      if (nextSep < 0) nextSep = n;
+    // Where the value goes: -1 for nowhere (an empty key, or one the caller did not ask for).
+    let slot: number;
+    if (key.length === 0) slot = -1;
+    else if (slots === undefined) slot = 0;
+    else if (guessed && guessSlots[pair]! !== -2) slot = guessSlots[pair]!;
+    else {
+      slot = slots.get(key) ?? -1;
+      if (pair < MAX_KEY_GUESSES) guessSlots[pair] = slot;
     }
-    if (nextSep < nextEq || nextEq === n) {
-      i = nextSep < nextEq ? nextSep : n; // a bare word, not a pair
-      continue;
-    }
-    const key = text.slice(i, nextEq);
+    pair++;
     i = nextEq + 1;
-    let value: string;
+    let value = '';
     if (i < n && text.charCodeAt(i) === 34 /* " */) {
       i++;
       let close = text.indexOf('"', i);
       if (close < 0) close = n;
-      const backslash = text.indexOf('\\', i);
-      if (backslash < 0 || backslash >= close) {
-        value = text.slice(i, close);
+      if (nextBackslash < i) {
+        nextBackslash = text.indexOf('\\', i);
+        if (nextBackslash < 0) nextBackslash = n;
+      }
+      if (nextBackslash >= close) {
+        if (slot >= 0) value = text.slice(i, close);
         i = close + 1;
       } else {
         let buf = '';
@@ -173,12 +325,13 @@ export function parseKeyValues(text: string, separator = ' '): Map<string, strin
         nextSep = sepText === '' ? n : text.indexOf(sepText, i);
         if (nextSep < 0) nextSep = n;
       }
-      value = text.slice(i, nextSep);
+      if (slot >= 0) value = text.slice(i, nextSep);
       i = nextSep;
     }
-    if (key.length > 0) out.set(key, value);
+    if (slot < 0) continue;
+    if (out !== undefined) out.set(key, value);
+    else values![slot] = value;
   }
-  return out;
 }
 
 const MONTHS: Readonly<Record<string, number>> = {

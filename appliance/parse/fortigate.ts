@@ -9,7 +9,7 @@
  */
 import type { Action } from '../../protocol/event.js';
 import { cefStart, cefToDraft, cefVendorProduct, parseCef } from './cef-format.js';
-import { normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
+import { normaliseProto, parseCount, parseIp, parseKeyValuesInto, parsePort } from './fields.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
 import {
   type EventDraft,
@@ -80,25 +80,115 @@ function kvSeparator(body: string): string {
 }
 
 /**
+ * The keys the traffic/UTM/event reading looks at, each with its index in `kv`: a line carries some
+ * 30 pairs and no map of them is built, only these values are kept.
+ */
+const K = {
+  eventtime: 0,
+  date: 1,
+  time: 2,
+  tz: 3,
+  timestamp: 4,
+  itime: 5,
+  type: 6,
+  logid: 7,
+  log_id: 8,
+  srcip: 9,
+  src: 10,
+  remip: 11,
+  ip: 12,
+  userip: 13,
+  ui: 14,
+  dstip: 15,
+  dst: 16,
+  locip: 17,
+  proto: 18,
+  srcport: 19,
+  src_port: 20,
+  remport: 21,
+  dstport: 22,
+  dst_port: 23,
+  locport: 24,
+  action: 25,
+  utmaction: 26,
+  transip: 27,
+  trans_src: 28,
+  transport: 29,
+  trans_src_port: 30,
+  tranip: 31,
+  trans_dst: 32,
+  tranport: 33,
+  trans_dst_port: 34,
+  sentbyte: 35,
+  rcvdbyte: 36,
+  ibytes: 37,
+  obytes: 38,
+  sentpkt: 39,
+  rcvdpkt: 40,
+  policyname: 41,
+  policyid: 42,
+  policy: 43,
+  srcintf: 44,
+  srcintfrole: 45,
+  dstintfrole: 46,
+  direction: 47,
+  attack: 48,
+  virus: 49,
+  catdesc: 50,
+  app: 51,
+  subtype: 52,
+  severity: 53,
+  crlevel: 54,
+  level: 55,
+} as const;
+const SLOTS: ReadonlyMap<string, number> = new Map(Object.entries(K));
+/** Values of the line being parsed, by `K` (parsing is synchronous: one line at a time). */
+const kv: (string | undefined)[] = new Array(SLOTS.size).fill(undefined);
+
+// The last `zonedIso` inputs and result: a device logs in time order, so most lines repeat the
+// previous line's date, time and zone.
+let lastDate: string | undefined;
+let lastTime: string | undefined;
+let lastZone: string | undefined;
+let lastZonedIso: string | undefined;
+
+/** ISO-8601 for FortiOS's local `date` and `time` in zone `tz`; undefined when any is missing or bad. */
+function zonedIso(
+  date: string | undefined,
+  time: string | undefined,
+  tz: string | undefined,
+): string | undefined {
+  if (date === undefined || time === undefined) return undefined;
+  if (date === lastDate && time === lastTime && tz === lastZone) return lastZonedIso;
+  const offset = zoneOffset(tz);
+  const iso = offset !== undefined ? parseLooseDate(`${date} ${time} ${offset}`) : undefined;
+  lastDate = date;
+  lastTime = time;
+  lastZone = tz;
+  lastZonedIso = iso;
+  return iso;
+}
+
+/**
  * The event time: `eventtime` (epoch in s, ms, µs or ns since FortiOS 6.2: the exact instant),
  * else `date`+`time`+`tz`, else FortiAnalyzer's `timestamp`/`itime`, else the device's local date
  * and time read as UTC, else the header's.
  */
-function fortiTime(kv: Map<string, string>, headerTs: string | undefined): string | undefined {
-  const eventtime = kv.get('eventtime');
+function fortiTime(
+  values: readonly (string | undefined)[],
+  headerTs: string | undefined,
+): string | undefined {
+  const eventtime = values[K.eventtime];
   if (eventtime !== undefined) {
     const iso = epochAnyToIso(eventtime);
     if (iso !== undefined) return iso;
   }
-  const date = kv.get('date');
-  const time = kv.get('time');
+  const date = values[K.date];
+  const time = values[K.time];
+  const zoned = zonedIso(date, time, values[K.tz]);
+  if (zoned !== undefined) return zoned;
   const dated = date !== undefined && time !== undefined ? `${date} ${time}` : undefined;
-  const tz = zoneOffset(kv.get('tz'));
-  if (dated !== undefined && tz !== undefined) {
-    const iso = parseLooseDate(`${dated} ${tz}`);
-    if (iso !== undefined) return iso;
-  }
-  const epoch = kv.get('timestamp') ?? kv.get('itime');
+  const epoch = values[K.timestamp] ?? values[K.itime];
   if (epoch !== undefined) {
     const iso = epochAnyToIso(epoch);
     if (iso !== undefined) return iso;
@@ -137,9 +227,9 @@ const UTM_TYPES = new Set([
 
 function parseKv(msg: SyslogMessage): ParseResult {
   const body = kvBody(msg);
-  const kv = parseKeyValues(body, kvSeparator(body));
-  const type = kv.get('type');
-  if (type === undefined && kv.get('logid') === undefined && kv.get('log_id') === undefined)
+  parseKeyValuesInto(body, kvSeparator(body), SLOTS, kv);
+  const type = kv[K.type];
+  if (type === undefined && kv[K.logid] === undefined && kv[K.log_id] === undefined)
     return fail('no FortiOS type= or logid= field');
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   put(ev, 'ts', fortiTime(kv, msg.ts));
@@ -148,47 +238,41 @@ function parseKv(msg: SyslogMessage): ParseResult {
   put(
     ev,
     'src_ip',
-    parseIp(kv.get('srcip') ?? kv.get('src') ?? kv.get('remip') ?? kv.get('ip') ?? kv.get('userip')) ??
-      ipInParens(kv.get('ui')),
+    parseIp(kv[K.srcip] ?? kv[K.src] ?? kv[K.remip] ?? kv[K.ip] ?? kv[K.userip]) ?? ipInParens(kv[K.ui]),
   );
-  put(ev, 'dst_ip', parseIp(kv.get('dstip') ?? kv.get('dst') ?? kv.get('locip')));
-  put(ev, 'proto', normaliseProto(kv.get('proto')));
-  put(ev, 'src_port', parsePort(kv.get('srcport') ?? kv.get('src_port') ?? kv.get('remport')));
-  put(ev, 'dst_port', parsePort(kv.get('dstport') ?? kv.get('dst_port') ?? kv.get('locport')));
-  ev.action = fortiAction(kv.get('action'));
+  put(ev, 'dst_ip', parseIp(kv[K.dstip] ?? kv[K.dst] ?? kv[K.locip]));
+  put(ev, 'proto', normaliseProto(kv[K.proto]));
+  put(ev, 'src_port', parsePort(kv[K.srcport] ?? kv[K.src_port] ?? kv[K.remport]));
+  put(ev, 'dst_port', parsePort(kv[K.dstport] ?? kv[K.dst_port] ?? kv[K.locport]));
+  ev.action = fortiAction(kv[K.action]);
   // A session the policy accepted but in which a UTM profile blocked content.
   if (ev.action === 'allow' && type === 'traffic') {
-    const utm = kv.get('utmaction');
+    const utm = kv[K.utmaction];
     if (utm === 'block' || utm === 'blocked') ev.action = 'deny';
-  } else if (kv.get('action') === undefined) ev.action = fortiAction(kv.get('utmaction'));
-  put(ev, 'src_nat_ip', parseIp(kv.get('transip') ?? kv.get('trans_src')));
-  put(ev, 'src_nat_port', parsePort(kv.get('transport') ?? kv.get('trans_src_port')));
-  put(ev, 'dst_nat_ip', parseIp(kv.get('tranip') ?? kv.get('trans_dst')));
-  put(ev, 'dst_nat_port', parsePort(kv.get('tranport') ?? kv.get('trans_dst_port')));
-  put(
-    ev,
-    'bytes',
-    sumCounts(kv.get('sentbyte'), kv.get('rcvdbyte')) ?? sumCounts(kv.get('ibytes'), kv.get('obytes')),
-  );
-  put(ev, 'packets', sumCounts(kv.get('sentpkt'), kv.get('rcvdpkt')));
-  put(ev, 'rule', (kv.get('policyname') ?? kv.get('policyid') ?? kv.get('policy'))?.slice(0, 128));
-  put(ev, 'interface', kv.get('srcintf')?.slice(0, 64));
+  } else if (kv[K.action] === undefined) ev.action = fortiAction(kv[K.utmaction]);
+  put(ev, 'src_nat_ip', parseIp(kv[K.transip] ?? kv[K.trans_src]));
+  put(ev, 'src_nat_port', parsePort(kv[K.transport] ?? kv[K.trans_src_port]));
+  put(ev, 'dst_nat_ip', parseIp(kv[K.tranip] ?? kv[K.trans_dst]));
+  put(ev, 'dst_nat_port', parsePort(kv[K.tranport] ?? kv[K.trans_dst_port]));
+  put(ev, 'bytes', sumCounts(kv[K.sentbyte], kv[K.rcvdbyte]) ?? sumCounts(kv[K.ibytes], kv[K.obytes]));
+  put(ev, 'packets', sumCounts(kv[K.sentpkt], kv[K.rcvdpkt]));
+  put(ev, 'rule', (kv[K.policyname] ?? kv[K.policyid] ?? kv[K.policy])?.slice(0, 128));
+  put(ev, 'interface', kv[K.srcintf]?.slice(0, 64));
   // Interface roles say where the traffic came from: from the WAN is inbound, to it outbound. UTM
   // logs' own `direction` is relative to the session (client to server), used only without roles.
-  const from = kv.get('srcintfrole');
-  const to = kv.get('dstintfrole');
+  const from = kv[K.srcintfrole];
+  const to = kv[K.dstintfrole];
   if (from === 'wan' && to !== 'wan' && to !== undefined) ev.direction = 'in';
   else if (to === 'wan' && from !== 'wan' && from !== undefined) ev.direction = 'out';
   else if (from === undefined || from === 'undefined') {
-    const dir = kv.get('direction');
+    const dir = kv[K.direction];
     if (dir === 'incoming' || dir === 'inbound') ev.direction = 'in';
     else if (dir === 'outgoing' || dir === 'outbound') ev.direction = 'out';
   }
   if (type !== undefined && UTM_TYPES.has(type)) {
-    const category =
-      kv.get('attack') ?? kv.get('virus') ?? kv.get('catdesc') ?? kv.get('app') ?? kv.get('subtype');
+    const category = kv[K.attack] ?? kv[K.virus] ?? kv[K.catdesc] ?? kv[K.app] ?? kv[K.subtype];
     put(ev, 'category', category?.slice(0, 64));
-    put(ev, 'severity', (kv.get('severity') ?? kv.get('crlevel') ?? kv.get('level'))?.slice(0, 32));
+    put(ev, 'severity', (kv[K.severity] ?? kv[K.crlevel] ?? kv[K.level])?.slice(0, 32));
   }
   return ok(ev);
 }

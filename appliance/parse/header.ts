@@ -6,7 +6,7 @@
  * When in doubt the scanner leaves text in `msg` rather than guessing: a parser can always look at
  * the body, but text wrongly taken as a header field is lost to it.
  */
-import { epochToIso, inferYear } from './fields.js';
+import { epochToIso, hasAt, inferYear } from './fields.js';
 import type { SyslogMessage } from './types.js';
 
 type MutableMessage = { -readonly [K in keyof SyslogMessage]: SyslogMessage[K] };
@@ -34,6 +34,13 @@ const MAX_HOST = 255;
 // Scratch results of the timestamp scanners: set by a successful scan, read right after it. Module
 // level so the per-line path allocates no result objects.
 let scannedTs = '';
+
+/** `Mmm dd hh:mm:ss`: the length of a BSD date with no year, fraction or zone. */
+const BSD_PLAIN_LENGTH = 15;
+// The last plain BSD date scanned, the clock it was read against (for the year) and its result.
+let lastBsdText = '';
+let lastBsdNowMs = Number.NaN;
+let lastBsdTs = '';
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -164,6 +171,24 @@ function scanIso(s: string, at: number): number {
  * time is taken as UTC either way. Sets `scannedTs` and returns the end, or -1.
  */
 function scanBsd(s: string, at: number, now: Date): number {
+  // Lines arrive in time order: most repeat the previous line's `Mmm dd hh:mm:ss`. When the same 15
+  // characters are followed by what ends the scan right there (end of text, `:`, or a space and
+  // neither a year nor `UTC`/`GMT`), the full scan would give the same date again.
+  if (lastBsdText !== '' && now.getTime() === lastBsdNowMs && hasAt(s, at, lastBsdText)) {
+    const after = at + BSD_PLAIN_LENGTH;
+    const c = s.charCodeAt(after);
+    if (after >= s.length || c === CH_COLON) {
+      scannedTs = lastBsdTs;
+      return after;
+    }
+    if (c === CH_SPACE) {
+      const next = s.charCodeAt(after + 1);
+      if (!isDigit(next) && next !== 85 /* U */ && next !== 71 /* G */) {
+        scannedTs = lastBsdTs;
+        return after;
+      }
+    }
+  }
   const month = monthAt(s, at);
   if (month < 0 || s.charCodeAt(at + 3) !== CH_SPACE) return -1;
   let i = at + 4;
@@ -213,8 +238,15 @@ function scanBsd(s: string, at: number, now: Date): number {
     if ((w === 'UTC' || w === 'GMT') && boundary(s, i + 4)) i += 4;
   }
   if (!boundary(s, i)) return -1;
-  if (year < 0) year = inferYear(month, day, now);
+  const inferred = year < 0;
+  if (inferred) year = inferYear(month, day, now);
   scannedTs = `${year}-${pad2(month + 1)}-${pad2(day)}T${timeText}${fraction}Z`;
+  // Remembered only for the plain form (no year, fraction or zone), the one the shortcut checks for.
+  if (inferred && i - at === BSD_PLAIN_LENGTH && fraction === '' && timeText === s.slice(at + 7, i)) {
+    lastBsdText = s.slice(at, i);
+    lastBsdNowMs = now.getTime();
+    lastBsdTs = scannedTs;
+  }
   return i;
 }
 

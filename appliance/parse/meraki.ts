@@ -41,9 +41,31 @@ interface Lead {
   readonly rest: string;
 }
 
+/**
+ * True when `text[0, end)` holds `\d{9}\.\d`, which every `LEAD` match contains. Detection runs on
+ * every line of an undetected source; hopping between dots (a `memchr` each) rules most out without
+ * the regular expression trying each position of the line.
+ */
+function mayHaveLead(text: string, end: number): boolean {
+  for (let dot = text.indexOf('.', 9); dot >= 0 && dot + 1 < end; dot = text.indexOf('.', dot + 1)) {
+    const next = text.charCodeAt(dot + 1);
+    if (next < 48 || next > 57) continue;
+    let k = 1;
+    while (k <= 9) {
+      const c = text.charCodeAt(dot - k);
+      if (c < 48 || c > 57) break;
+      k++;
+    }
+    if (k > 9) return true;
+  }
+  return false;
+}
+
 function lead(raw: string): Lead | undefined {
   // Only the start of the line can hold the lead: bound the search so a long body costs nothing.
-  const m = LEAD.exec(raw.length > 200 ? raw.slice(0, 200) : raw);
+  const searched = Math.min(raw.length, 200);
+  if (!mayHaveLead(raw, searched)) return undefined;
+  const m = LEAD.exec(searched < raw.length ? raw.slice(0, searched) : raw);
   if (!m || !TYPES.has(m[3]!)) return undefined;
   const end = m.index + m[0].length;
   return { ts: epochToIso(Number(m[1])), type: m[3]!, rest: raw.slice(end) };

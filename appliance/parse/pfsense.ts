@@ -11,7 +11,7 @@
  * layouts parse.
  */
 import type { Action, ConnectionEvent } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
+import { hasAt, normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
 
 const NAME = 'pfsense';
@@ -23,20 +23,6 @@ function isNumeric(v: string): boolean {
     if (c < 48 || c > 57) return false;
   }
   return true;
-}
-
-function filterAction(word: string | undefined): Action | undefined {
-  switch (word) {
-    case 'pass':
-      return 'allow';
-    // pf `block` drops silently; the corpus and the vendors' GUIs call it "block", i.e. deny.
-    case 'block':
-      return 'deny';
-    case 'reject':
-      return 'reject';
-    default:
-      return undefined;
-  }
 }
 
 /** The CSV text after a `filterlog:` / `filterlog[pid]:` tag left in the body (no header parsed). */
@@ -62,16 +48,63 @@ function detect(msg: SyslogMessage): number {
   return 0;
 }
 
+// Field bounds of the line being parsed (parsing is synchronous: one line at a time). The CSV is
+// not split: of its ~30 fields only the dozen the event needs are copied out.
+const MAX_FIELDS = 64; // no field past the 30th is read; the count stays exact beyond this
+const fieldStart = new Int32Array(MAX_FIELDS);
+const fieldEnd = new Int32Array(MAX_FIELDS);
+let fieldCount = 0;
+let line = '';
+
+/** Records where each comma-separated field of `text` from `from` lies, as `split(',')` would cut. */
+function splitFields(text: string, from: number): void {
+  line = text;
+  let count = 0;
+  let at = from;
+  for (;;) {
+    const comma = text.indexOf(',', at);
+    if (count < MAX_FIELDS) {
+      fieldStart[count] = at;
+      fieldEnd[count] = comma < 0 ? text.length : comma;
+    }
+    count++;
+    if (comma < 0) break;
+    at = comma + 1;
+  }
+  fieldCount = count;
+}
+
+/** Field `k` (what `split(',')[k]` would hold), undefined past the last. */
+function field(k: number): string | undefined {
+  return k < fieldCount ? line.slice(fieldStart[k]!, fieldEnd[k]!) : undefined;
+}
+
+/** True when field `k` exists and is exactly `word`, without copying it. */
+function fieldIs(k: number, word: string): boolean {
+  if (k >= fieldCount) return false;
+  const from = fieldStart[k]!;
+  return fieldEnd[k]! - from === word.length && hasAt(line, from, word);
+}
+
+/** The action field `k` states (`pass`, `block` or `reject`), undefined for anything else. */
+function actionAt(k: number): Action | undefined {
+  if (fieldIs(k, 'pass')) return 'allow';
+  // pf `block` drops silently; the corpus and the vendors' GUIs call it "block", i.e. deny.
+  if (fieldIs(k, 'block')) return 'deny';
+  if (fieldIs(k, 'reject')) return 'reject';
+  return undefined;
+}
+
 function parse(msg: SyslogMessage): ParseResult {
-  const start = csvStart(msg.msg);
-  const f = (start === 0 ? msg.msg : msg.msg.slice(start)).split(',');
+  splitFields(msg.msg, csvStart(msg.msg));
+  const count = fieldCount;
   // Anchor: action, direction, ip version at index base+6..8 (base 0 normally, 1 with a leading label).
   let base = -1;
-  for (let k = 6; k <= 7 && k + 2 < f.length; k++) {
+  for (let k = 6; k <= 7 && k + 2 < count; k++) {
     if (
-      filterAction(f[k]) !== undefined &&
-      (f[k + 1] === 'in' || f[k + 1] === 'out') &&
-      (f[k + 2] === '4' || f[k + 2] === '6')
+      actionAt(k) !== undefined &&
+      (fieldIs(k + 1, 'in') || fieldIs(k + 1, 'out')) &&
+      (fieldIs(k + 2, '4') || fieldIs(k + 2, '6'))
     ) {
       base = k - 6;
       break;
@@ -81,26 +114,26 @@ function parse(msg: SyslogMessage): ParseResult {
     return {
       ok: false,
       reason:
-        f.length === 1
+        count === 1
           ? 'pfsense: not a filterlog line'
-          : f.length < 9
+          : count < 9
             ? 'pfsense: truncated line'
             : 'pfsense: no action,direction,ipversion fields',
     };
   }
   // Field offsets differ by IP version; everything is then found relative to the source address:
   // length just before it, protocol id and text (in either order) before that.
-  let srcAt = base + (f[base + 8] === '6' ? 15 : 18);
-  if (f.length <= srcAt + 1) return { ok: false, reason: 'pfsense: truncated line' };
-  let srcIp = parseIp(f[srcAt]);
-  let dstIp = parseIp(f[srcAt + 1]);
+  let srcAt = base + (fieldIs(base + 8, '6') ? 15 : 18);
+  if (count <= srcAt + 1) return { ok: false, reason: 'pfsense: truncated line' };
+  let srcIp = parseIp(field(srcAt));
+  let dstIp = parseIp(field(srcAt + 1));
   if (srcIp === undefined || dstIp === undefined) {
     // Some exporters write IPv6 entries with the IPv4 layout (or the reverse): find the address pair.
-    const last = Math.min(f.length - 2, base + 24);
+    const last = Math.min(count - 2, base + 24);
     for (let k = base + 12; k <= last; k++) {
-      srcIp = parseIp(f[k]);
+      srcIp = parseIp(field(k));
       if (srcIp === undefined) continue;
-      dstIp = parseIp(f[k + 1]);
+      dstIp = parseIp(field(k + 1));
       if (dstIp !== undefined) {
         srcAt = k;
         break;
@@ -110,21 +143,21 @@ function parse(msg: SyslogMessage): ParseResult {
   }
   const dstAt = srcAt + 1;
   const lengthAt = srcAt - 1;
-  const a = f[srcAt - 3] ?? '';
-  const b = f[srcAt - 2] ?? '';
+  const a = field(srcAt - 3) ?? '';
+  const b = field(srcAt - 2) ?? '';
   // The protocol text when there is one (`tcp`, `carp`), else the number.
   const proto = normaliseProto(isNumeric(a) ? (isNumeric(b) ? a : b) : a);
   let srcPort: number | undefined;
   let dstPort: number | undefined;
   if (proto === 'tcp' || proto === 'udp') {
-    srcPort = parsePort(f[dstAt + 1]);
-    dstPort = parsePort(f[dstAt + 2]);
+    srcPort = parsePort(field(dstAt + 1));
+    dstPort = parsePort(field(dstAt + 2));
     if (srcPort === undefined || dstPort === undefined)
       return { ok: false, reason: 'pfsense: truncated line' };
   }
-  const tracker = f[base + 3] ?? '';
-  const rule = base === 1 ? (f[0] ?? '') : tracker !== '' ? tracker : (f[base] ?? '');
-  const iface = f[base + 4] ?? '';
+  const tracker = field(base + 3) ?? '';
+  const rule = base === 1 ? (field(0) ?? '') : tracker !== '' ? tracker : (field(base) ?? '');
+  const iface = field(base + 4) ?? '';
 
   const event = {} as ConnectionEvent;
   if (msg.ts !== undefined) event.ts = msg.ts;
@@ -134,12 +167,12 @@ function parse(msg: SyslogMessage): ParseResult {
   event.dst_ip = dstIp;
   if (dstPort !== undefined) event.dst_port = dstPort;
   if (proto !== undefined) event.proto = proto;
-  event.action = filterAction(f[base + 6]) ?? 'other';
-  const bytes = parseCount(f[lengthAt]);
+  event.action = actionAt(base + 6) ?? 'other';
+  const bytes = parseCount(field(lengthAt));
   if (bytes !== undefined) event.bytes = bytes;
   if (rule !== '') event.rule = rule.slice(0, 128);
   if (iface !== '') event.interface = iface.slice(0, 64);
-  event.direction = f[base + 7] as string;
+  event.direction = fieldIs(base + 7, 'in') ? 'in' : 'out';
   return { ok: true, event };
 }
 
