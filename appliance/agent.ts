@@ -16,7 +16,7 @@ import { startUdpListener } from './ingest/udp.js';
 import { readUdpKernelDrops } from './ingest/udp-drops.js';
 import { loadPrivacyKey } from './minimise/privacy-key.js';
 import { Outbox } from './outbox/outbox.js';
-import { FAMILIES } from './parse/registry.js';
+import { FAMILY_NAMES } from './parse/family-names.js';
 import { createPipeline } from './pipeline-pool/agent-pipeline.js';
 import { MemberSettings } from './settings/member-settings.js';
 import { LastSent } from './status/sent.js';
@@ -57,7 +57,7 @@ export async function startAgent(
     dataDir,
     config,
     ...(options.explicitKeys && { explicitKeys: options.explicitKeys }),
-    familyNames: FAMILIES.map((f) => f.name),
+    familyNames: FAMILY_NAMES,
     loadKey: () => loadPrivacyKey(dataDir),
   });
   // The uplink starts when the device is enrolled (at once for a pre-provisioned identity); until

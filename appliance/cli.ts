@@ -9,8 +9,7 @@ import { createLogger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import { startAgent } from './agent.js';
 import { AgentConfigSchema } from './config.js';
-import { parseLines } from './parse/parse-lines.js';
-import { FAMILIES } from './parse/registry.js';
+import { FAMILY_NAMES } from './parse/family-names.js';
 import { replay } from './replay/replay.js';
 
 const program = new Command('cyberalarm-agent')
@@ -45,7 +44,7 @@ program
   .description(
     'parse firewall log lines from stdin and print what the agent would extract, one JSON object per line',
   )
-  .option('--format <name>', `auto, or one of: ${FAMILIES.map((f) => f.name).join(', ')}`, 'auto')
+  .option('--format <name>', `auto, or one of: ${FAMILY_NAMES.join(', ')}`, 'auto')
   .option(
     '--input <kind>',
     'lines (one message per line) or jsonl (objects whose "raw" field holds the message)',
@@ -56,9 +55,11 @@ program
     runCommand('cyberalarm-agent parse', async () => {
       if (opts.input !== 'lines' && opts.input !== 'jsonl')
         throw new UserError('--input must be lines or jsonl');
-      if (opts.format !== 'auto' && !FAMILIES.some((f) => f.name === opts.format)) {
-        throw new UserError(`--format must be auto or one of: ${FAMILIES.map((f) => f.name).join(', ')}`);
+      if (opts.format !== 'auto' && !FAMILY_NAMES.includes(opts.format)) {
+        throw new UserError(`--format must be auto or one of: ${FAMILY_NAMES.join(', ')}`);
       }
+      // Loaded here, not at start-up: `run` keeps the parsers out of the socket thread.
+      const { parseLines } = await import('./parse/parse-lines.js');
       const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
       for await (const out of parseLines(lines, {
         format: opts.format,

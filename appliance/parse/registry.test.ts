@@ -213,3 +213,11 @@ t.test('property: netfilter, pfsense and mikrotik never throw on mutated fixture
     t.pass(`${name}: no throw`);
   }
 });
+
+t.test('FAMILY_NAMES (loaded without the parsers) lists every family, in order', async (t) => {
+  const { FAMILY_NAMES } = await import('./family-names.js');
+  t.same(
+    FAMILY_NAMES,
+    FAMILIES.map((f) => f.name),
+  );
+});
