@@ -9,13 +9,9 @@ import { Value } from '@sinclair/typebox/value';
 import type { Command } from 'commander';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+import { ConfigError, flagName } from './config-error.js';
 
-export function flagName(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
+export { ConfigError, flagName };
 
 /** Schema helpers that always carry a description and a default. */
 export const Setting = {

@@ -1,5 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ACTIONS, TEXT_MAX_LENGTH as MAX } from './event-fields.js';
 import { limits } from './limits.js';
+
+export { ACTIONS };
 
 /**
  * The normalised connection event: what every firewall parser produces and, after the privacy
@@ -12,39 +15,38 @@ const Text = (maxLength: number) =>
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
-export const ACTIONS = ['allow', 'deny', 'drop', 'reject', 'other'] as const;
 export const Action = Type.Union(ACTIONS.map((a) => Type.Literal(a)));
 export type Action = (typeof ACTIONS)[number];
 
 export const ConnectionEventSchema = Type.Object(
   {
     /** ISO-8601 with offset; absent when the line carries no date. */
-    ts: Type.Optional(Text(40)),
+    ts: Type.Optional(Text(MAX.ts)),
     /** Parser family that produced the event, e.g. `netfilter`. */
-    vendor: Text(32),
-    src_ip: Type.Optional(Text(64)),
+    vendor: Text(MAX.vendor),
+    src_ip: Type.Optional(Text(MAX.src_ip)),
     src_port: Type.Optional(Port),
-    dst_ip: Type.Optional(Text(64)),
+    dst_ip: Type.Optional(Text(MAX.dst_ip)),
     dst_port: Type.Optional(Port),
     /** Lower-case IANA keyword: tcp, udp, icmp, ipv6-icmp, gre, esp, ... or the number as text. */
-    proto: Type.Optional(Text(16)),
+    proto: Type.Optional(Text(MAX.proto)),
     action: Action,
-    src_nat_ip: Type.Optional(Text(64)),
+    src_nat_ip: Type.Optional(Text(MAX.src_nat_ip)),
     src_nat_port: Type.Optional(Port),
-    dst_nat_ip: Type.Optional(Text(64)),
+    dst_nat_ip: Type.Optional(Text(MAX.dst_nat_ip)),
     dst_nat_port: Type.Optional(Port),
     bytes: Type.Optional(Count),
     packets: Type.Optional(Count),
-    rule: Type.Optional(Text(128)),
-    interface: Type.Optional(Text(64)),
+    rule: Type.Optional(Text(MAX.rule)),
+    interface: Type.Optional(Text(MAX.interface)),
     /** `in`, `out` or the vendor's zone pair as text. */
-    direction: Type.Optional(Text(64)),
-    category: Type.Optional(Text(64)),
-    severity: Type.Optional(Text(32)),
+    direction: Type.Optional(Text(MAX.direction)),
+    category: Type.Optional(Text(MAX.category)),
+    severity: Type.Optional(Text(MAX.severity)),
     /** How many raw events this record stands for (1 unless summarised). */
     count: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     /** Summaries: ISO-8601 time of the last event the record stands for (`ts` is the first). */
-    last_seen: Type.Optional(Text(40)),
+    last_seen: Type.Optional(Text(MAX.last_seen)),
     /** Summaries: distinct source ports among its events (exact up to 64, an estimate, ±3 %, above). */
     src_ports: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
   },

@@ -1,6 +1,7 @@
 /**
  * The privacy boundary: every parsed event passes through `minimise` before anything is stored or
- * sent. What leaves is only the allow-listed metadata of `ConnectionEventSchema`, with
+ * sent. What leaves is only the allow-listed metadata of `ConnectionEventSchema` (its field names
+ * and limits come from `protocol/event-fields.ts`, which the schema is built from), with
  *
  * - internal addresses (RFC 1918, CGNAT, link-local, ULA, loopback and the member's own listed
  *   networks) pseudonymised by default, kept or dropped if the member chooses, per field; external
@@ -17,7 +18,8 @@
  * User names, URLs, host names and message text are not fields of the event at all, so no parser can
  * pass them on: `test/privacy-canaries.test.ts` proves it for every family.
  */
-import { ACTIONS, type Action, type ConnectionEvent, ConnectionEventSchema } from '../../protocol/event.js';
+import type { Action, ConnectionEvent } from '../../protocol/event.js';
+import { ACTIONS, EVENT_FIELD_NAMES, TEXT_MAX_LENGTH } from '../../protocol/event-fields.js';
 import { limits } from '../../protocol/limits.js';
 import { AddressKind, INTERNAL_NETWORKS, NetworkSet, parseAddress, parseDottedQuad } from './address.js';
 import { Pseudonymiser } from './pseudonym.js';
@@ -128,11 +130,9 @@ export function newMinimiseCounters(): MinimiseCounters {
   };
 }
 
-/** A text field's schema maxLength (UTF-16 units), read from the one definition of the wire schema. */
-function maxUnits(field: keyof typeof ConnectionEventSchema.properties): number {
-  return (
-    (ConnectionEventSchema.properties[field] as { maxLength?: number }).maxLength ?? limits.maxStringBytes
-  );
+/** A text field's schema maxLength (UTF-16 units), from the limits the wire schema is built from. */
+function maxUnits(field: keyof typeof TEXT_MAX_LENGTH): number {
+  return Math.min(TEXT_MAX_LENGTH[field], limits.maxStringBytes);
 }
 // Per field, as constants: a look-up by field name on every call cost more than the check it sized.
 const TS_UNITS = maxUnits('ts');
@@ -144,7 +144,7 @@ const DIRECTION_UNITS = maxUnits('direction');
 const CATEGORY_UNITS = maxUnits('category');
 const SEVERITY_UNITS = maxUnits('severity');
 const LAST_SEEN_UNITS = maxUnits('last_seen');
-const ALLOWED: ReadonlySet<string> = new Set(Object.keys(ConnectionEventSchema.properties));
+const ALLOWED: ReadonlySet<string> = new Set(EVENT_FIELD_NAMES);
 const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
 const words = new Uint32Array(4); // scratch: minimise is synchronous and never re-entered
 

@@ -1,5 +1,5 @@
 /** The privacy settings of `cyberalarm-agent run` compiled into a policy, or a ConfigError naming the key. */
-import { ConfigError, flagName } from '../../common/config.js';
+import { ConfigError, flagName } from '../../common/config-error.js';
 import type { AgentConfig } from '../config.js';
 import { NetworkSet } from './address.js';
 import { createMinimisePolicy, type MinimisePolicy, parseAddressOverrides } from './minimise.js';
