@@ -6,7 +6,12 @@ export type Transport = 'udp' | 'tcp' | 'tls';
  * sender's address as a source key (`sourceKey`: IPv4-mapped addresses unwrapped), `truncated`
  * whether the message was cut to maxMessageBytes.
  */
-export type MessageHandler = (frame: Buffer, source: string, transport: Transport, truncated: boolean) => void;
+export type MessageHandler = (
+  frame: Buffer,
+  source: string,
+  transport: Transport,
+  truncated: boolean,
+) => void;
 
 export interface ListenerCounters {
   messages: number;
