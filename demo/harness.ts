@@ -146,7 +146,8 @@ export interface AgentProc extends Proc {
 
 /** The parts of the agent's /api/status the harness reads. */
 export interface AgentStatusView {
-  pipeline: { received: number; parsed: number; unparsed: number; rateLimited: number };
+  /** `queued`: handed to the parse workers, not through them yet (0 once everything is counted). */
+  pipeline: { received: number; parsed: number; unparsed: number; rateLimited: number; queued: number };
   outbox: {
     acceptedEvents: number;
     ackedEvents: number;

@@ -115,6 +115,14 @@ t.teardown(() => agent.kill());
 const tlsPort = Number(agent.info.syslogTls);
 const status = () => getJson<StatusView>(`http://127.0.0.1:${agent.statusPort}/api/status`);
 const source = (s: StatusView, key: string) => s.sources.find((x) => x.source === key);
+/**
+ * The source has sent at least `n` messages and the parse workers are through all of them
+ * (a source's messages are counted on receipt, its parsed/unparsed when a worker answers).
+ */
+const settled = (s: StatusView, key: string, n: number) => {
+  const x = source(s, key);
+  return x !== undefined && x.messages >= n && x.parsed + x.unparsed + x.rateLimited === x.messages;
+};
 
 /** Resolves when the server closes the connection (or it fails). */
 function closed(socket: net.Socket): Promise<void> {
@@ -167,7 +175,10 @@ t.test('TLS: octet-counted frames, one with an embedded newline, one oversized',
     'TLS messages and the handshake failure',
     async () => {
       const s = await status();
-      return s.ingest.tls && s.ingest.tls.messages >= 4 && s.ingest.tls.handshakeFailures >= 1
+      return s.ingest.tls &&
+        s.ingest.tls.messages >= 4 &&
+        s.ingest.tls.handshakeFailures >= 1 &&
+        settled(s, '127.0.0.1', 4)
         ? s
         : undefined;
     },
@@ -200,9 +211,7 @@ t.test('IPv6: newline-framed TCP and UDP from ::1; IPv4 UDP on the same dual-sta
     'IPv6 and IPv4 messages',
     async () => {
       const s = await status();
-      return (source(s, '::1')?.messages ?? 0) >= 7 && (source(s, '127.0.0.1')?.messages ?? 0) >= 5
-        ? s
-        : undefined;
+      return settled(s, '::1', 7) && settled(s, '127.0.0.1', 5) ? s : undefined;
     },
     15_000,
   );
@@ -220,7 +229,7 @@ t.test('a burst over the per-source rate limit: the excess is counted, the rest 
     'the burst',
     async () => {
       const s = await status();
-      return (source(s, '127.0.0.2')?.messages ?? 0) >= burst ? s : undefined;
+      return settled(s, '127.0.0.2', burst) ? s : undefined;
     },
     15_000,
   );
@@ -312,7 +321,7 @@ t.test('formatOverrides pins a source to one family, with no fallback', async (t
     'the overridden source',
     async () => {
       const s = await status();
-      return (source(s, '127.0.0.3')?.messages ?? 0) >= 2 ? s : undefined;
+      return settled(s, '127.0.0.3', 2) ? s : undefined;
     },
     15_000,
   );

@@ -6,7 +6,10 @@ import { TokenBucket } from './rate-limit.js';
 
 export interface SourceStats {
   readonly source: string;
-  /** Every message received from the source: parsed + unparsed + rateLimited. */
+  /**
+   * Every message received from the source: parsed + unparsed + rateLimited once the parse workers
+   * are through them (messages are counted on receipt, parsed/unparsed when a worker answers).
+   */
   messages: number;
   bytes: number;
   parsed: number;

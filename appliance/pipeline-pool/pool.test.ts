@@ -59,11 +59,15 @@ function oneThread(summariser?: FlowSummariser) {
   return { events, counters: pipeline.counters, sources: pipeline.sources() };
 }
 
-/** Feeds every line, yielding to the event loop now and then so batches of many sizes form. */
+/**
+ * Feeds every line as a TCP listener would: yielding to the event loop now and then (so batches of
+ * many sizes form) and pausing while the pool is congested.
+ */
 async function feed(pool: PipelinePool) {
   for (let i = 0; i < lines.length; i++) {
     pool.accept(Buffer.from(lines[i]!), sourceOf(i), 'tcp', false);
-    if (i % 37 === 0) await new Promise((r) => setImmediate(r));
+    if (pool.congested) await new Promise<void>((r) => pool.whenRelieved(r));
+    else if (i % 37 === 0) await new Promise((r) => setImmediate(r));
   }
 }
 
