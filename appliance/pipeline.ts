@@ -10,15 +10,11 @@
 import { performance } from 'node:perf_hooks';
 import type { SourceAccounting, SourceStats } from './ingest/accounting.js';
 import type { Transport } from './ingest/types.js';
-import {
-  type MinimiseCounters,
-  type MinimisePolicy,
-  minimise,
-  newMinimiseCounters,
-} from './minimise/minimise.js';
+import { type MinimisePolicy, minimise } from './minimise/minimise.js';
 import type { Outbox } from './outbox/outbox.js';
 import { parseMessage, SourceFormatTracker } from './parse/registry.js';
-import { type FlowSummariser, type SummariserCounters, summaryWireEvent } from './summarise/summarise.js';
+import { newPipelineCounters, type PipelineCounters } from './pipeline-counters.js';
+import { type FlowSummariser, summaryWireEvent } from './summarise/summarise.js';
 
 /** The stages between parsing and the outbox. */
 export interface PipelineStages {
@@ -32,43 +28,10 @@ export interface PipelineStages {
 /** Where events go: the outbox, or a parse worker's collector that posts them to the main thread. */
 export type EventSink = Pick<Outbox, 'append'>;
 
-export interface PipelineCounters {
-  /** Through the pipeline: parsed + unparsed + rateLimited + overloaded + the messages in workerLost. */
-  received: number;
-  parsed: number;
-  unparsed: number;
-  /** Over a source's maxMessagesPerSourcePerS: counted, not parsed. */
-  rateLimited: number;
-  /** Handed to a parse worker and not yet through it (`pipelineWorkers` > 0). */
-  queued: number;
-  /** Dropped because the parse workers were this far behind (UDP only: TCP and TLS senders are paused instead). */
-  overloaded: number;
-  /**
-   * Lost in a parse worker that died: the messages queued to it (counted as received) and the raw
-   * events its open summary window held (already counted as parsed, never accepted).
-   */
-  workerLost: number;
-  byTransport: Record<Transport, number>;
-  byFamily: Record<string, number>;
-  unparsedReasons: Record<string, number>;
-  minimise: MinimiseCounters;
-  summarise?: SummariserCounters;
-}
+export type { PipelineCounters };
 
 export class Pipeline {
-  readonly counters: PipelineCounters = {
-    received: 0,
-    parsed: 0,
-    unparsed: 0,
-    rateLimited: 0,
-    queued: 0,
-    overloaded: 0,
-    workerLost: 0,
-    byTransport: { udp: 0, tcp: 0, tls: 0 },
-    byFamily: {},
-    unparsedReasons: {},
-    minimise: newMinimiseCounters(),
-  };
+  readonly counters: PipelineCounters = newPipelineCounters();
   private readonly tracker: SourceFormatTracker;
   /** Swapped whole by `setPrivacy` (the member's page): the hot path reads one property per event. */
   private privacy: MinimisePolicy;

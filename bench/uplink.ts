@@ -17,11 +17,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, gzipSync, constants as z } from 'node:zlib';
 import { Encoder } from 'cbor-x';
+import { AgentConfigSchema } from '../appliance/config.js';
 import { minimise, newMinimiseCounters } from '../appliance/minimise/minimise.js';
 import { minimisePolicyFromSettings } from '../appliance/minimise/policy-config.js';
 import { parseMessage } from '../appliance/parse/registry.js';
 import { replay } from '../appliance/replay/replay.js';
 import { FlowSummariser } from '../appliance/summarise/summarise.js';
+import { resolveConfig } from '../common/config.js';
 import { issueDevice, startAgentProcess, startCentralProcess, waitFor } from '../demo/harness.js';
 import { generateTraffic } from '../demo/traffic.js';
 import { encodeBatch } from '../protocol/codec.js';
@@ -34,14 +36,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // ---- 1. codec matrix ----
 const lines = generateTraffic(total, { seed: 11, noiseShare: 0.05 });
 const policy = minimisePolicyFromSettings(
-  {
-    privacyInternalAddresses: 'pseudonymise',
-    privacyAddressFields: '',
-    privacyNetworks: '',
-    privacyRuleNames: 'pseudonymise',
-    privacyInterfaces: 'pseudonymise',
-    privacyCategories: 'keep',
-  },
+  resolveConfig(AgentConfigSchema, {}), // the agent's default privacy settings
   () => new Uint8Array(32).fill(7),
 );
 const now = new Date();

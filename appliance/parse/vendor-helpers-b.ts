@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import type { Action, ConnectionEvent } from '../../protocol/event.js';
+import { TEXT_MAX_LENGTH } from '../../protocol/event-fields.js';
 import { isoFromDateTime, monthIndex, parseIp, parsePort } from './fields.js';
 import type { ParseResult, SyslogMessage } from './types.js';
 
@@ -50,14 +51,15 @@ const DRAFT_KEYS = [
   'severity',
 ] as const;
 
+/** The schema's limits for the text fields parsers fill in as they please (addresses are checked). */
 const TEXT_LIMITS: Readonly<Record<string, number>> = {
-  ts: 40,
-  proto: 16,
-  rule: 128,
-  interface: 64,
-  direction: 64,
-  category: 64,
-  severity: 32,
+  ts: TEXT_MAX_LENGTH.ts,
+  proto: TEXT_MAX_LENGTH.proto,
+  rule: TEXT_MAX_LENGTH.rule,
+  interface: TEXT_MAX_LENGTH.interface,
+  direction: TEXT_MAX_LENGTH.direction,
+  category: TEXT_MAX_LENGTH.category,
+  severity: TEXT_MAX_LENGTH.severity,
 };
 
 /** Builds the event with only the keys that carry a value; text is cut to the schema's limits. */

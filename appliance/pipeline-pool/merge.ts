@@ -56,11 +56,5 @@ export function combineWorkerSources(reports: readonly SourceStats[]): WorkerSou
 
 /** Adds a dead worker's last report of a source into the running total kept for it. */
 export function retireSource(into: SourceStats | undefined, last: SourceStats): SourceStats {
-  if (into === undefined) return { ...last, unparsedSamples: [...last.unparsedSamples] };
-  return {
-    ...into,
-    parsed: into.parsed + last.parsed,
-    unparsed: into.unparsed + last.unparsed,
-    unparsedSamples: [...into.unparsedSamples, ...last.unparsedSamples].slice(-MAX_UNPARSED_SAMPLES),
-  };
+  return { ...last, ...combineWorkerSources(into === undefined ? [last] : [into, last]) };
 }

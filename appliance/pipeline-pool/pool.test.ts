@@ -4,23 +4,23 @@
  * is signalled, overflow and dead workers are counted, never silent.
  */
 import t from 'tap';
+import { resolveConfig } from '../../common/config.js';
 import { generateTraffic } from '../../demo/traffic.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
+import { AgentConfigSchema } from '../config.js';
 import { SourceAccounting } from '../ingest/accounting.js';
-import { minimisePolicyFromSettings, type PrivacyRecipe } from '../minimise/policy-config.js';
+import {
+  minimisePolicyFromSettings,
+  type PrivacyRecipe,
+  pickPrivacySettings,
+} from '../minimise/policy-config.js';
 import { Pipeline } from '../pipeline.js';
 import { FlowSummariser } from '../summarise/summarise.js';
 import { PipelinePool, type PipelinePoolOptions } from './pool.js';
 
+// The agent's default privacy settings.
 const privacy: PrivacyRecipe = {
-  settings: {
-    privacyInternalAddresses: 'pseudonymise',
-    privacyAddressFields: '',
-    privacyNetworks: '',
-    privacyRuleNames: 'pseudonymise',
-    privacyInterfaces: 'pseudonymise',
-    privacyCategories: 'keep',
-  },
+  settings: pickPrivacySettings(resolveConfig(AgentConfigSchema, {})),
   key: new Uint8Array(32).fill(9),
 };
 const NOW = new Date('2026-11-25T12:00:00Z');

@@ -22,9 +22,9 @@ import { Worker } from 'node:worker_threads';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import type { SourceAccounting, SourceStats } from '../ingest/accounting.js';
 import type { IngestBackpressure, Transport } from '../ingest/types.js';
-import { newMinimiseCounters } from '../minimise/minimise.js';
 import type { PrivacyRecipe } from '../minimise/policy-config.js';
-import type { EventSink, PipelineCounters } from '../pipeline.js';
+import type { EventSink } from '../pipeline.js';
+import { newPipelineCounters, type PipelineCounters } from '../pipeline-counters.js';
 import { addCounters, combineWorkerSources, copyCounters, retireSource } from './merge.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -132,22 +132,6 @@ interface Slot {
 /** Pause before replacing a worker that died before it was ready (a broken install must not spin). */
 const RESPAWN_DELAY_MS = 1000;
 
-export function emptyPipelineCounters(): PipelineCounters {
-  return {
-    received: 0,
-    parsed: 0,
-    unparsed: 0,
-    rateLimited: 0,
-    queued: 0,
-    overloaded: 0,
-    workerLost: 0,
-    byTransport: { udp: 0, tcp: 0, tls: 0 },
-    byFamily: {},
-    unparsedReasons: {},
-    minimise: newMinimiseCounters(),
-  };
-}
-
 export class PipelinePool implements IngestBackpressure {
   private readonly slots: Slot[] = [];
   private privacy: PrivacyRecipe;
@@ -158,9 +142,9 @@ export class PipelinePool implements IngestBackpressure {
   private readonly overloadAt: number;
   private readonly workerUrl: URL;
   /** Counted on this thread: rate-limited, overloaded and lost messages. */
-  private readonly own = emptyPipelineCounters();
+  private readonly own = newPipelineCounters();
   /** Counters and sources of workers that died, so totals never go backwards. */
-  private readonly retired = emptyPipelineCounters();
+  private readonly retired = newPipelineCounters();
   private readonly retiredSources = new Map<string, SourceStats>();
   private batch: Batch;
   private nextSeq = 0;
@@ -399,7 +383,7 @@ export class PipelinePool implements IngestBackpressure {
       worker,
       outstanding: [],
       outstandingMessages: 0,
-      counters: emptyPipelineCounters(),
+      counters: newPipelineCounters(),
       sources: new Map(),
       ready: false,
       dead: false,
@@ -480,7 +464,7 @@ export class PipelinePool implements IngestBackpressure {
     }
     dead.outstanding.length = 0;
     dead.outstandingMessages = 0;
-    dead.counters = emptyPipelineCounters();
+    dead.counters = newPipelineCounters();
     dead.sources.clear();
     this.options.onWorkerFailure?.(error, lost + held);
     this.applyReady();
