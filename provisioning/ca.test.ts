@@ -212,6 +212,11 @@ t.test('ingest identity; anything else is nobody', async (t) => {
   const server = await issueServerCertificate(ca, { hostnames: ['dev1'], ips: [] });
   t.equal(certificateIdentity(server.certPem), undefined, 'no OU: not a client identity');
   t.equal(certificateIdentity(ca.certPem), undefined);
+  // A value cannot forge another attribute: Node escapes control characters and RFC 2253 specials.
+  for (const commonName of ['central-ingest\nOU=central', 'dev-1\nOU=devices', 'dev-1,OU=devices']) {
+    const forged = await issueClientCertificate(ca, { commonName, organizationalUnit: 'central' });
+    t.equal(certificateIdentity(forged.certPem), undefined, JSON.stringify(commonName));
+  }
 });
 
 t.test('identity does not imply trust: a foreign CA certificate still parses', async (t) => {

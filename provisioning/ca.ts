@@ -7,15 +7,31 @@
  * names it. Parsing a certificate's identity never implies trust: the chain is checked by TLS
  * (`requestCert` + `rejectUnauthorized` against the CA) before the broker asks who the peer is.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  X509Certificate as NodeX509Certificate,
-  webcrypto,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { isIP, SocketAddress } from 'node:net';
 import { isValidDeviceId } from '../protocol/topics.js';
+import {
+  INGEST_CLIENT_CN,
+  isIssuableDeviceId,
+  isReservedDeviceId,
+  type OrganizationalUnit,
+  OU_CENTRAL,
+  OU_DEVICES,
+  RESERVED_DEVICE_ID_PREFIX,
+} from './certificate-identity.js';
 import { type X509, x509 } from './x509.js';
+
+export {
+  type CertificateIdentity,
+  certificateIdentity,
+  deviceIdFromCertificate,
+  fingerprintSha256,
+  INGEST_CLIENT_CN,
+  isIssuableDeviceId,
+  isReservedDeviceId,
+  type OrganizationalUnit,
+  RESERVED_DEVICE_ID_PREFIX,
+} from './certificate-identity.js';
 
 export type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
@@ -33,12 +49,6 @@ export interface IssuedCertificate {
   readonly keyPem: string;
 }
 
-export type OrganizationalUnit = 'devices' | 'central';
-
-export type CertificateIdentity =
-  | { readonly kind: 'device'; readonly deviceId: string }
-  | { readonly kind: 'ingest' };
-
 export const DEFAULT_CA_COMMON_NAME = 'CyberAlarm Central CA';
 export const DEFAULT_CA_VALID_DAYS = 3650;
 /** 825 days is the longest validity mainstream TLS clients have accepted for server certificates. */
@@ -48,33 +58,16 @@ export const DEFAULT_CLIENT_VALID_DAYS: Readonly<Record<OrganizationalUnit, numb
   devices: 397,
   central: 825,
 };
-/** Subject CN of central's ingest client (OU `central`); it may read every device's uplink. */
-export const INGEST_CLIENT_CN = 'central-ingest';
-/** Device ids starting with this (any case) are reserved for central's own clients. */
-export const RESERVED_DEVICE_ID_PREFIX = 'central';
 /** Names every server certificate carries so local tools and tests can connect. */
 export const ALWAYS_DNS_NAMES: readonly string[] = ['localhost'];
 export const ALWAYS_IPS: readonly string[] = ['127.0.0.1', '::1'];
 
-const OU_DEVICES: OrganizationalUnit = 'devices';
-const OU_CENTRAL: OrganizationalUnit = 'central';
 const OID_CN = '2.5.4.3';
-const OID_OU = '2.5.4.11';
 const DAY_MS = 86_400_000;
 /** Backdate notBefore so a device whose clock runs a little behind still accepts a fresh certificate. */
 const CLOCK_SKEW_MS = 60 * 60 * 1000;
 const KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
-
-/** True when `id` may name a device: the topic-segment rules plus the reserved `central` prefix. */
-export function isIssuableDeviceId(id: string): boolean {
-  return isValidDeviceId(id) && !isReservedDeviceId(id);
-}
-
-/** Case-insensitive, so `Central-1` cannot pass for one of central's clients in a log or a portal. */
-export function isReservedDeviceId(id: string): boolean {
-  return id.slice(0, RESERVED_DEVICE_ID_PREFIX.length).toLowerCase() === RESERVED_DEVICE_ID_PREFIX;
-}
 
 export async function createCa(
   options: { commonName?: string; validDays?: number } = {},
@@ -317,34 +310,6 @@ function derInteger(value: number): Uint8Array {
   return new Uint8Array([0x02, bytes.length, ...bytes]);
 }
 
-/** The device id a certificate names (CN, with OU `devices`), or undefined. Never throws; no trust implied. */
-export function deviceIdFromCertificate(cert: string | Uint8Array | undefined): string | undefined {
-  const identity = certificateIdentity(cert);
-  return identity?.kind === 'device' ? identity.deviceId : undefined;
-}
-
-/**
- * Who a client certificate says it is: a device, central's ingest client, or nobody we know.
- * Accepts PEM or DER (`tlsSocket.getPeerCertificate().raw`). One ASN.1 parse, never throws, and does
- * not check the signature: call it only on a peer TLS has already verified against the CA.
- * A subject with more than one CN or OU is rejected rather than guessed at.
- */
-export function certificateIdentity(cert: string | Uint8Array | undefined): CertificateIdentity | undefined {
-  const subject = parseSubject(cert);
-  if (!subject) return undefined;
-  const cn = single(subject.getField(OID_CN));
-  const ou = single(subject.getField(OID_OU));
-  if (cn === undefined || ou === undefined) return undefined;
-  if (ou === OU_DEVICES) return isIssuableDeviceId(cn) ? { kind: 'device', deviceId: cn } : undefined;
-  if (ou === OU_CENTRAL && cn === INGEST_CLIENT_CN) return { kind: 'ingest' };
-  return undefined;
-}
-
-/** SHA-256 of the DER, upper-case hex pairs joined by colons (as `openssl x509 -fingerprint` prints). */
-export function fingerprintSha256(cert: string | Uint8Array): string {
-  return new NodeX509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).fingerprint256;
-}
-
 /** DNS names and IP addresses (normalised) in a certificate's SubjectAlternativeName. */
 export function subjectAltNames(cert: string | X509.X509Certificate): { dnsNames: string[]; ips: string[] } {
   const parsed = typeof cert === 'string' ? new x509.X509Certificate(cert) : cert;
@@ -428,15 +393,6 @@ function randomSerialNumber(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(16));
   bytes[0] = 0x40 | (bytes[0]! & 0x3f);
   return Buffer.from(bytes).toString('hex');
-}
-
-function parseSubject(cert: string | Uint8Array | undefined): X509.Name | undefined {
-  if (cert === undefined || cert.length === 0) return undefined;
-  try {
-    return new x509.X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).subjectName;
-  } catch {
-    return undefined;
-  }
 }
 
 function single(values: readonly string[]): string | undefined {

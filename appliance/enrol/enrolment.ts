@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
-import { deviceIdFromCertificate, fingerprintSha256 } from '../../provisioning/ca.js';
+import { deviceIdFromCertificate, fingerprintSha256 } from '../../provisioning/certificate-identity.js';
 import {
   type EnrolmentState,
   type EnrolmentStatus,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deviceIdFromCertificate } from '../../provisioning/ca.js';
+import { deviceIdFromCertificate } from '../../provisioning/certificate-identity.js';
 
 export interface DeviceIdentity {
   readonly deviceId: string;

@@ -3,9 +3,17 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { createCa, issueDeviceCertificateFromCsr, parseDeviceCsr } from '../../provisioning/ca.js';
 import { deviceIdFromPublicKey, publicKeyFingerprint } from '../../provisioning/enrolment.js';
 import { x509 } from '../../provisioning/x509.js';
-import { certificateInfo, createCsr, KEY_FILE, loadOrCreateDeviceKey, writeFileAtomic } from './keys.js';
+import {
+  certificateInfo,
+  createCsr,
+  isIssuedBy,
+  KEY_FILE,
+  loadOrCreateDeviceKey,
+  writeFileAtomic,
+} from './keys.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ca-keys-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -44,4 +52,21 @@ t.test('certificateInfo never throws; writeFileAtomic replaces whole files', asy
   t.equal(readFileSync(path, 'utf8'), 'two');
   t.equal((statSync(path).mode & 0o777).toString(8), '600');
   t.throws(() => writeFileAtomic(path, 'three', 0o600, { exclusive: true }), /already exists/);
+});
+
+t.test('certificateInfo reads what central issued; isIssuedBy tells its CA from another', async (t) => {
+  const key = loadOrCreateDeviceKey(join(root, 'issued'));
+  const ca = await createCa();
+  const csr = await parseDeviceCsr(await createCsr(key.keyPem, key.deviceId));
+  if ('error' in csr) throw new Error(csr.error);
+  const issued = await issueDeviceCertificateFromCsr(ca, csr, key.deviceId, { validDays: 30 });
+  const info = certificateInfo(issued.certPem);
+  t.equal(info?.commonName, key.deviceId);
+  t.equal(info?.notAfter.getTime(), Math.floor(issued.notAfter.getTime() / 1000) * 1000, 'to the second');
+  t.same(info?.spkiDer, key.spkiDer, 'the device key');
+  t.equal(info?.fingerprint, key.fingerprint);
+  t.equal(await isIssuedBy(issued.certPem, ca.certPem), true);
+  t.equal(await isIssuedBy(issued.certPem, (await createCa()).certPem), false, 'another CA');
+  t.equal(await isIssuedBy('not a certificate', ca.certPem), false);
+  t.equal(certificateInfo(ca.certPem)?.commonName, 'CyberAlarm Central CA');
 });

@@ -3,11 +3,10 @@
  * compares, and the CSRs sent to central. The private key is made here, written once with mode 0600
  * and never leaves the box: central only ever sees CSRs signed with it.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { deviceIdFromPublicKey, publicKeyFingerprint } from '../../provisioning/enrolment.js';
-import { x509 } from '../../provisioning/x509.js';
 
 export const KEY_FILE = 'device.key';
 export const CERT_FILE = 'device.crt';
@@ -51,6 +50,9 @@ export function deviceKeyFromPem(keyPem: string): DeviceKey {
 
 /** A PKCS#10 CSR (PEM) for `commonName`, signed with the device key (proof of possession). */
 export async function createCsr(keyPem: string, commonName: string): Promise<string> {
+  // Loaded only here: @peculiar/x509 costs the running agent ~4 MB of heap and is needed only to
+  // enrol (Node's own X509Certificate reads and verifies certificates, but cannot make a CSR).
+  const { x509 } = await import('../../provisioning/x509.js');
   const key = deviceKeyFromPem(keyPem);
   const pkcs8 = Buffer.from(x509.PemConverter.decodeFirst(keyPem));
   const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, KEY_ALGORITHM, false, ['sign']);
@@ -73,12 +75,15 @@ export interface CertificateInfo {
 /** What the agent needs to know about a certificate; undefined when it does not parse. */
 export function certificateInfo(certPem: string): CertificateInfo | undefined {
   try {
-    const cert = new x509.X509Certificate(certPem);
-    const cns = cert.subjectName.getField('2.5.4.3');
-    const spkiDer = Buffer.from(cert.publicKey.rawData);
+    const cert = new X509Certificate(certPem);
+    const cns = cert.subject
+      .split('\n')
+      .filter((line) => line.startsWith('CN='))
+      .map((line) => line.slice(3));
+    const spkiDer = cert.publicKey.export({ type: 'spki', format: 'der' });
     return {
       commonName: cns.length === 1 ? cns[0] : undefined,
-      notAfter: cert.notAfter,
+      notAfter: new Date(cert.validTo),
       spkiDer,
       fingerprint: publicKeyFingerprint(spkiDer),
     };
@@ -90,9 +95,7 @@ export function certificateInfo(certPem: string): CertificateInfo | undefined {
 /** True when `certPem` parses and its signature verifies with the public key of `caPem`. */
 export async function isIssuedBy(certPem: string, caPem: string): Promise<boolean> {
   try {
-    const cert = new x509.X509Certificate(certPem);
-    const ca = new x509.X509Certificate(caPem);
-    return await cert.verify({ publicKey: ca.publicKey, signatureOnly: true });
+    return new X509Certificate(certPem).verify(new X509Certificate(caPem).publicKey);
   } catch {
     return false;
   }

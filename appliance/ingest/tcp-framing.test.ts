@@ -87,3 +87,41 @@ t.test('property: newline-framed messages round trip whatever the chunking', asy
   );
   t.pass('round trips');
 });
+
+t.test('property: any chunking frames exactly as one read does (frames, truncation, counters)', async (t) => {
+  // A small alphabet and limit reach every path: octet headers, bad counts, oversized frames in both
+  // modes, CR/NUL trimming, and frames that straddle reads longer than a frame.
+  const piece = fc.oneof(
+    fc.constantFrom('\n', '\r\n', '\0', ' ', 'x'),
+    fc.integer({ min: 0, max: 40 }).map((n) => 'A'.repeat(n)),
+    fc.integer({ min: 0, max: 40 }).map((n) => `${n} ${'B'.repeat(n)}`),
+    fc.nat().map(String),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 60 }).map((pieces) => pieces.join('')),
+      fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 40 }),
+      (text, sizes) => {
+        const wire = Buffer.from(text, 'latin1');
+        const decode = (chunks: Buffer[]) => {
+          const frames: string[] = [];
+          const decoder = new SyslogFrameDecoder(16, (f, truncated) =>
+            frames.push(`${truncated ? 'T' : ''}${f.toString('latin1')}`),
+          );
+          for (const c of chunks) decoder.push(c);
+          decoder.end();
+          return JSON.stringify({ frames, counters: decoder.counters, mode: decoder.framing });
+        };
+        const chunks: Buffer[] = [];
+        for (let pos = 0, i = 0; pos < wire.length; i++) {
+          const n = sizes[i % sizes.length]!;
+          chunks.push(wire.subarray(pos, pos + n));
+          pos += n;
+        }
+        return decode(chunks) === decode([wire]);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  t.pass('chunking never changes the result');
+});

@@ -12,10 +12,13 @@ export interface FramingCounters {
 
 const LF = 0x0a;
 const SP = 0x20;
+const EMPTY = Buffer.alloc(0);
+/** An octet-counting header is at most 9 digits and a space. */
+const OCTET_HEADER_MAX = 10;
 
 export class SyslogFrameDecoder {
   private mode: 'unknown' | 'octet' | 'newline' = 'unknown';
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   /** Bytes of an oversized frame still to be skipped (octet mode) or skip-to-LF (newline mode, -1). */
   private skip = 0;
 
@@ -31,10 +34,26 @@ export class SyslogFrameDecoder {
   }
 
   push(chunk: Buffer): void {
-    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = Buffer.alloc(0);
-    let pos = 0;
+    if (this.pending.length === 0) {
+      this.scan(chunk, 0, Number.POSITIVE_INFINITY);
+      return;
+    }
+    // Only the frame that straddles two reads is joined, from at most one frame's worth of the new
+    // read: copying the whole read (64 KiB under load) would double what every read allocates.
+    const pending = this.pending;
+    this.pending = EMPTY;
+    const joined = Buffer.concat([pending, chunk.subarray(0, this.maxMessageBytes + OCTET_HEADER_MAX)]);
+    const stoppedAt = this.scan(joined, 0, pending.length);
+    if (stoppedAt >= 0) this.scan(chunk, stoppedAt - pending.length, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Frames `buf` from `pos`, stopping before a frame that starts at or after `stopAt`. Returns where
+   * it stopped, or -1 when it kept an incomplete frame in `pending`.
+   */
+  private scan(buf: Buffer, pos: number, stopAt: number): number {
     while (pos < buf.length) {
+      if (pos >= stopAt) return pos;
       if (this.skip > 0) {
         const n = Math.min(this.skip, buf.length - pos);
         this.skip -= n;
@@ -43,7 +62,7 @@ export class SyslogFrameDecoder {
       }
       if (this.skip === -1) {
         const lf = buf.indexOf(LF, pos);
-        if (lf < 0) return;
+        if (lf < 0) return buf.length;
         this.skip = 0;
         pos = lf + 1;
         continue;
@@ -54,17 +73,19 @@ export class SyslogFrameDecoder {
       }
       const consumed = this.mode === 'octet' ? this.octetFrame(buf, pos) : this.newlineFrame(buf, pos);
       if (consumed < 0) {
+        // Within a joined buffer this happens only when it holds all of the read (see push).
         this.pending = Buffer.from(buf.subarray(pos));
-        return;
+        return -1;
       }
       pos = consumed;
     }
+    return pos;
   }
 
   /** Emits what is left when the peer closes (a last line without LF is still a message). */
   end(): void {
     if (this.pending.length > 0 && this.mode !== 'octet') this.emit(this.pending);
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
   }
 
   /** Returns the position after the frame, or -1 when more bytes are needed. */
@@ -78,7 +99,8 @@ export class SyslogFrameDecoder {
       len = len * 10 + (c - 0x30);
       i++;
     }
-    if (i >= buf.length) return i - pos < 9 ? -1 : this.fallBack(pos);
+    // Out of bytes: even after nine digits, the next byte decides (a space, or a bad count).
+    if (i >= buf.length) return -1;
     if (buf[i] !== SP || i === pos) return this.fallBack(pos);
     const start = i + 1;
     if (len > this.maxMessageBytes) {

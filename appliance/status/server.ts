@@ -11,7 +11,6 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import { renderPrometheus } from '../../common/metrics.js';
 import type { MemberSettings } from '../settings/member-settings.js';
 import { AdminAuth, SESSION_TTL_MS } from './admin.js';
@@ -101,6 +100,8 @@ export async function buildStatusApp(
   const qrSvg = async (text: string | undefined): Promise<string | undefined> => {
     if (!text) return undefined;
     if (qrCache?.text !== text) {
+      // Loaded on first use: an enrolled box shows no QR code, and qrcode is ~1 MB of heap.
+      const { default: QRCode } = await import('qrcode');
       const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
       qrCache = { text, svg };
     }

@@ -112,6 +112,9 @@ export class Uplink {
       key: tls.keyPem,
       ca: tls.caPem,
       rejectUnauthorized: true,
+      // mqtt-packet's number cache is 65,536 two-byte Buffers (~7 MB of heap) to save an allocation
+      // per packet id; the uplink sends a few batches a second, memory is the scarcer budget.
+      writeCache: false,
     });
     this.client = client;
     client.on('connect', () => {
