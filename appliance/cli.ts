@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
 /** `cyberalarm-agent`: the appliance binary. Wiring only: every stage lives in its own folder. */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';

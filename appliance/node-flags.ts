@@ -5,4 +5,4 @@
  * V8 reads this only at start-up, so it is in `cli.ts`'s shebang (the `cyberalarm-agent` command),
  * and whoever starts `node dist/appliance/cli.js` directly passes it (the harness, systemd units).
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size'];
