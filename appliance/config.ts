@@ -121,7 +121,7 @@ export const AgentConfigSchema = Type.Object(
     ),
     pipelineWorkers: Setting.int(
       -1,
-      'threads that parse, minimise and summarise, beside the one reading the sockets; -1 = one per CPU core but one (none on a one-core box); 0 = all on the main thread',
+      'threads that parse, minimise and summarise, beside the one reading the sockets; -1 = one per CPU core (none on a one-core box); 0 = all on the main thread',
       -1,
       16,
     ),

@@ -32,7 +32,7 @@ const { values } = parseArgs({
   options: {
     lines: { type: 'string', default: '2000000' },
     'latency-s': { type: 'string', default: '10' },
-    /** The agent's pipelineWorkers; default: the agent's own default (-1: one per core but one). */
+    /** The agent's pipelineWorkers; default: the agent's own default (-1: one per core). */
     workers: { type: 'string', default: '-1' },
   },
 });

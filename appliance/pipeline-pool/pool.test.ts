@@ -16,7 +16,8 @@ import {
 } from '../minimise/policy-config.js';
 import { Pipeline } from '../pipeline.js';
 import { FlowSummariser } from '../summarise/summarise.js';
-import { PipelinePool, type PipelinePoolOptions } from './pool.js';
+import { workerCount } from './agent-pipeline.js';
+import { PipelinePool, type PipelinePoolOptions, workerOldGenerationMb } from './pool.js';
 
 // The agent's default privacy settings.
 const privacy: PrivacyRecipe = {
@@ -183,4 +184,13 @@ t.test('a worker that cannot start fails start-up with a clear error', async (t)
     }),
     /a parse worker could not start: .*no-such-worker/,
   );
+});
+
+t.test('worker count and heap cap follow the settings', async (t) => {
+  t.equal(workerCount(-1, 2), 2, 'auto: one per core');
+  t.equal(workerCount(-1, 1), 0, 'one core: the main thread parses');
+  t.equal(workerCount(3, 8), 3, 'an explicit count is kept');
+  t.equal(workerCount(0, 8), 0);
+  // Room for each worker's share of the open summary flows (~0.7 KB each) above its base.
+  t.ok(workerOldGenerationMb(25_000) - workerOldGenerationMb(0) >= (25_000 * 0.7) / 1024);
 });
