@@ -175,6 +175,31 @@ t.test('a worker that dies is replaced; what it held is counted as lost', async 
   t.equal(pool.sources()[0]?.parsed, after.parsed, "source totals include the dead worker's");
 });
 
+t.test('a worker that reaches its heap cap is ended and replaced; the agent runs on', async (t) => {
+  const failures: Error[] = [];
+  const { pool, events } = await startPool({
+    workers: 1,
+    workerUrl: new URL('./crashing-worker.fixture.ts', import.meta.url),
+    flushTimeoutMs: 30_000, // longer than running out of 48 MB takes: the cap, not the timeout, ends it
+    onWorkerFailure: (err) => failures.push(err),
+  });
+  const good = lines.find((l) => l.includes('UFW'))!;
+  pool.accept(Buffer.from(`${good} EXHAUST-THE-HEAP`), '192.0.2.9', 'tcp', false);
+  await new Promise((r) => setImmediate(r));
+  // Sent while it fills its heap: never answered.
+  for (let i = 0; i < 2; i++) pool.accept(Buffer.from(good), '192.0.2.9', 'tcp', false);
+  await new Promise((r) => setImmediate(r));
+  await t.resolves(pool.flushAll());
+  t.equal(failures.length, 1, 'reported once');
+  t.match(failures[0]?.message, /out of memory|heap/i, 'as running out of its heap');
+  t.equal(pool.counters.workerLost, 2, 'what it held is counted as lost');
+  for (let i = 0; i < 3; i++) pool.accept(Buffer.from(good), '192.0.2.9', 'tcp', false);
+  await pool.flushAll();
+  t.equal(events.length, 4, 'the replacement parses');
+  const { received, parsed, unparsed, workerLost } = pool.counters;
+  t.equal(received, parsed + unparsed + workerLost, 'every message parsed or counted as lost');
+});
+
 t.test('a worker that cannot start fails start-up with a clear error', async (t) => {
   await t.rejects(
     PipelinePool.start({ append: () => {} }, new SourceAccounting(), {

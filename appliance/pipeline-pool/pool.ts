@@ -130,11 +130,10 @@ interface Slot {
 }
 
 /**
- * A parse worker's old-generation cap: its code and format trackers (~8 MB) and its share of the open
- * summary flows (~0.7 KB each, measured), with room to spare. Besides bounding the thread, a cap
- * under 256 MB makes V8 grow the heap by 1.3× its live size instead of up to 4×: measured by bench
- * pipeline, each worker's heap stays ~15 MB instead of ~18 MB under full load. A worker that did
- * reach it would be replaced like any dead worker, what it held counted in `workerLost`.
+ * A parse worker's old-generation cap: its code and format trackers (~8 MB live) and its share of
+ * the open summary flows (~0.7 KB each, measured), with room to spare. A worker that reaches it
+ * (a bug) is ended by Node and replaced like any dead worker, what it held counted in
+ * `workerLost`, instead of taking the box's memory with it.
  */
 export function workerOldGenerationMb(openKeysPerWorker: number): number {
   return 48 + Math.ceil(openKeysPerWorker / 1024);
@@ -390,7 +389,7 @@ export class PipelinePool implements IngestBackpressure {
       // thread's memory low (4 MB measured no slower than 16 MB by bench pipeline).
       resourceLimits: {
         maxYoungGenerationSizeMb: 4,
-        maxOldGenerationSizeMb: Number(process.env.CA_WOLD ?? 0) || undefined,
+        maxOldGenerationSizeMb: workerOldGenerationMb(this.summary?.maxOpenKeys ?? 0),
       },
     });
     const slot: Slot = {
