@@ -45,10 +45,10 @@ export function deviceIdFromCertificate(cert: string | Uint8Array | undefined): 
  * A subject with more than one CN or OU is rejected rather than guessed at.
  */
 export function certificateIdentity(cert: string | Uint8Array | undefined): CertificateIdentity | undefined {
-  const subject = subjectFields(cert);
-  if (!subject) return undefined;
-  const cn = single(subject, 'CN');
-  const ou = single(subject, 'OU');
+  const subject = subjectOf(cert);
+  if (subject === undefined) return undefined;
+  const cn = subjectField(subject, 'CN');
+  const ou = subjectField(subject, 'OU');
   if (cn === undefined || ou === undefined) return undefined;
   if (ou === OU_DEVICES) return isIssuableDeviceId(cn) ? { kind: 'device', deviceId: cn } : undefined;
   if (ou === OU_CENTRAL && cn === INGEST_CLIENT_CN) return { kind: 'ingest' };
@@ -61,26 +61,27 @@ export function fingerprintSha256(cert: string | Uint8Array): string {
 }
 
 /**
- * The subject as `NAME=value` lines. Node prints one attribute per line with RFC 2253 escaping and
- * control characters escaped (`\0A`), so a value cannot forge a line, and an escaped value never
+ * The one value of `name` (`CN`, `OU`) in a subject as Node's `X509Certificate.subject` prints it, or
+ * undefined when it is absent or repeated. Node prints one attribute per line with RFC 2253 escaping
+ * and control characters escaped (`\0A`), so a value cannot forge a line, and an escaped value never
  * passes the device-id rules; a multi-valued RDN shares its line (`CN=a + OU=b`) and fails them too.
  */
-function subjectFields(cert: string | Uint8Array | undefined): string[] | undefined {
-  if (cert === undefined || cert.length === 0) return undefined;
-  try {
-    return new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).subject.split('\n');
-  } catch {
-    return undefined;
-  }
-}
-
-function single(fields: readonly string[], name: string): string | undefined {
+export function subjectField(subject: string, name: string): string | undefined {
   const prefix = `${name}=`;
   let found: string | undefined;
-  for (const field of fields) {
+  for (const field of subject.split('\n')) {
     if (!field.startsWith(prefix)) continue;
     if (found !== undefined) return undefined;
     found = field.slice(prefix.length);
   }
   return found;
+}
+
+function subjectOf(cert: string | Uint8Array | undefined): string | undefined {
+  if (cert === undefined || cert.length === 0) return undefined;
+  try {
+    return new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).subject;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,6 +6,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { subjectField } from '../../provisioning/certificate-identity.js';
 import { deviceIdFromPublicKey, publicKeyFingerprint } from '../../provisioning/enrolment.js';
 
 export const KEY_FILE = 'device.key';
@@ -76,13 +77,9 @@ export interface CertificateInfo {
 export function certificateInfo(certPem: string): CertificateInfo | undefined {
   try {
     const cert = new X509Certificate(certPem);
-    const cns = cert.subject
-      .split('\n')
-      .filter((line) => line.startsWith('CN='))
-      .map((line) => line.slice(3));
     const spkiDer = cert.publicKey.export({ type: 'spki', format: 'der' });
     return {
-      commonName: cns.length === 1 ? cns[0] : undefined,
+      commonName: subjectField(cert.subject, 'CN'),
       notAfter: new Date(cert.validTo),
       spkiDer,
       fingerprint: publicKeyFingerprint(spkiDer),
