@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import type { Action, ConnectionEvent } from '../../protocol/event.js';
-import { TEXT_MAX_LENGTH } from '../../protocol/event-fields.js';
+import { EVENT_FIELD_NAMES, TEXT_MAX_LENGTH } from '../../protocol/event-fields.js';
 import { isoFromDateTime, monthIndex, parseIp, parsePort } from './fields.js';
 import type { ParseResult, SyslogMessage } from './types.js';
 
@@ -30,37 +30,17 @@ export interface EventDraft {
   severity?: string | undefined;
 }
 
-const DRAFT_KEYS = [
-  'ts',
-  'src_ip',
-  'src_port',
-  'dst_ip',
-  'dst_port',
-  'proto',
-  'action',
-  'src_nat_ip',
-  'src_nat_port',
-  'dst_nat_ip',
-  'dst_nat_port',
-  'bytes',
-  'packets',
-  'rule',
-  'interface',
-  'direction',
-  'category',
-  'severity',
-] as const;
+/** The event's fields a parser fills in, in wire order: `vendor` comes from `finish`, the rest from
+ * the summariser. */
+const DRAFT_KEYS = EVENT_FIELD_NAMES.filter(
+  (key): key is keyof EventDraft & (typeof EVENT_FIELD_NAMES)[number] =>
+    key !== 'vendor' && key !== 'count' && key !== 'last_seen' && key !== 'src_ports',
+);
 
 /** The schema's limits for the text fields parsers fill in as they please (addresses are checked). */
-const TEXT_LIMITS: Readonly<Record<string, number>> = {
-  ts: TEXT_MAX_LENGTH.ts,
-  proto: TEXT_MAX_LENGTH.proto,
-  rule: TEXT_MAX_LENGTH.rule,
-  interface: TEXT_MAX_LENGTH.interface,
-  direction: TEXT_MAX_LENGTH.direction,
-  category: TEXT_MAX_LENGTH.category,
-  severity: TEXT_MAX_LENGTH.severity,
-};
+const TEXT_LIMITS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(TEXT_MAX_LENGTH).filter(([key]) => !key.endsWith('_ip')),
+);
 
 /** Builds the event with only the keys that carry a value; text is cut to the schema's limits. */
 export function finish(vendor: string, draft: EventDraft): ParseResult {

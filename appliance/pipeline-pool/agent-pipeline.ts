@@ -25,8 +25,9 @@ export interface AgentPipeline {
 
 /**
  * -1 (auto): one worker per core; on one core, parse on the main thread. The socket thread is light
- * (it frames and copies), so the workers get the cores: on the appliance's two cores, bench pipeline
- * measured two workers at 233k–323k msg/s and 130–144 MB peak, one worker at 158k–232k and 117–121 MB.
+ * (it frames and copies), so the workers get the cores: on the appliance's two cores bench pipeline
+ * measured two workers within the 150 MB budget at about 1.3× one worker's throughput (one worker
+ * ~20 MB less; docs/PERFORMANCE.md).
  */
 export function workerCount(setting: number, cores = availableParallelism()): number {
   if (setting >= 0) return setting;
