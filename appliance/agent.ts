@@ -17,7 +17,7 @@ import { readUdpKernelDrops } from './ingest/udp-drops.js';
 import { loadPrivacyKey } from './minimise/privacy-key.js';
 import { Outbox } from './outbox/outbox.js';
 import { FAMILY_NAMES } from './parse/family-names.js';
-import { createPipeline } from './pipeline-pool/agent-pipeline.js';
+import { createPipeline } from './pipeline/pool/agent-pipeline.js';
 import { MemberSettings } from './settings/member-settings.js';
 import { LastSent } from './status/sent.js';
 import { startStatusServer } from './status/server.js';

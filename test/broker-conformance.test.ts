@@ -18,7 +18,6 @@ import t from 'tap';
 import { startEmbeddedBroker } from '../central/broker/aedes-broker.js';
 import { renderMosquittoAcl, renderMosquittoConfig } from '../central/broker/mosquitto-config.js';
 import { createLogger } from '../common/logger.js';
-import { freePort, MOSQUITTO, startMosquitto } from '../demo/harness.js';
 import {
   type CertificateAuthority,
   createCa,
@@ -27,6 +26,7 @@ import {
   issueIngestCertificate,
   issueServerCertificate,
 } from '../provisioning/ca.js';
+import { freePort, MOSQUITTO, startMosquitto } from '../tools/demo/harness.js';
 
 const MAX_PACKET = 64 * 1024;
 

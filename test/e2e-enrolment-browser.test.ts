@@ -27,6 +27,7 @@ import type { Page, Response } from 'playwright-core';
 import t from 'tap';
 import { replay } from '../appliance/replay/replay.js';
 import { openDatabase } from '../central/store/db.js';
+import { type EnrolmentQr, parseEnrolmentQr } from '../provisioning/enrolment.js';
 import {
   type AgentProc,
   type AgentStatusView,
@@ -37,9 +38,8 @@ import {
   startCentralProcess,
   startEnrollingAgentProcess,
   waitFor,
-} from '../demo/harness.js';
-import { generateTraffic } from '../demo/traffic.js';
-import { type EnrolmentQr, parseEnrolmentQr } from '../provisioning/enrolment.js';
+} from '../tools/demo/harness.js';
+import { generateTraffic } from '../tools/demo/traffic.js';
 import { browserUnavailable, decodeQrFromPng, launchBrowser, saveScreenshot } from './support/browser.js';
 
 /** The hooks the two pages promise (appliance/status/page.ts, central/portal/pages.ts). */

@@ -14,8 +14,15 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { AGENT_CLI, CENTRAL_CLI, getJson, runCli, startAgentProcess, waitFor } from '../demo/harness.js';
 import { createCa, issueServerCertificate } from '../provisioning/ca.js';
+import {
+  AGENT_CLI,
+  CENTRAL_CLI,
+  getJson,
+  runCli,
+  startAgentProcess,
+  waitFor,
+} from '../tools/demo/harness.js';
 
 interface SourceView {
   source: string;

@@ -16,8 +16,8 @@ import {
   startCentralProcess,
   startGeneratedMosquitto,
   waitFor,
-} from '../demo/harness.js';
-import { generateTraffic } from '../demo/traffic.js';
+} from '../tools/demo/harness.js';
+import { generateTraffic } from '../tools/demo/traffic.js';
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -18,7 +18,12 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import t from 'tap';
-import { createPostgresDatabase, postgresReachable } from '../central/store/test-databases.js';
+import type { Batch } from '../protocol/batch.js';
+import { encodeBatch } from '../protocol/codec.js';
+import type { ConnectionEvent } from '../protocol/event.js';
+import { uplinkTopic } from '../protocol/topics.js';
+import { issueDeviceCertificate } from '../provisioning/ca.js';
+import { loadOrCreateCa } from '../provisioning/store.js';
 import {
   CENTRAL_CLI,
   MOSQUITTO,
@@ -26,13 +31,8 @@ import {
   startGeneratedMosquitto,
   startProcess,
   waitFor,
-} from '../demo/harness.js';
-import type { Batch } from '../protocol/batch.js';
-import { encodeBatch } from '../protocol/codec.js';
-import type { ConnectionEvent } from '../protocol/event.js';
-import { uplinkTopic } from '../protocol/topics.js';
-import { issueDeviceCertificate } from '../provisioning/ca.js';
-import { loadOrCreateCa } from '../provisioning/store.js';
+} from '../tools/demo/harness.js';
+import { createPostgresDatabase, postgresReachable } from './support/test-databases.js';
 
 const pgUp = await postgresReachable();
 const skip = !MOSQUITTO

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { replay } from '../appliance/replay/replay.js';
-import { issueDevice, startAgentProcess, startCentralProcess, waitFor } from '../demo/harness.js';
-import { generateTraffic } from '../demo/traffic.js';
+import { issueDevice, startAgentProcess, startCentralProcess, waitFor } from '../tools/demo/harness.js';
+import { generateTraffic } from '../tools/demo/traffic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ca-e2e-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -19,8 +19,8 @@ import {
   startAgentProcess,
   startCentralProcess,
   waitFor,
-} from '../demo/harness.js';
-import { generateTraffic } from '../demo/traffic.js';
+} from '../tools/demo/harness.js';
+import { generateTraffic } from '../tools/demo/traffic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ca-e2e-sf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

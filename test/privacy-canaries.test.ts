@@ -16,13 +16,13 @@ import { AgentConfigSchema } from '../appliance/config.js';
 import { SourceAccounting } from '../appliance/ingest/accounting.js';
 import { minimisePolicyFromSettings } from '../appliance/minimise/policy-config.js';
 import { Outbox } from '../appliance/outbox/outbox.js';
-import { readFixtures } from '../appliance/parse/fixture-harness.js';
-import { Pipeline } from '../appliance/pipeline.js';
+import { Pipeline } from '../appliance/pipeline/pipeline.js';
 import { FlowSummariser } from '../appliance/summarise/summarise.js';
 import { resolveConfig } from '../common/config.js';
 import { projectRoot } from '../common/version.js';
 import { batchEventCount, decodeBatch } from '../protocol/codec.js';
 import type { ConnectionEvent } from '../protocol/event.js';
+import { readFixtures } from './support/parse-fixtures.js';
 
 const USER = 'CANARY-USER-7f3a';
 const HOST = 'canary-host.example';

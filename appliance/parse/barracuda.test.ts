@@ -1,6 +1,6 @@
 import t from 'tap';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { barracuda } from './barracuda.js';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
 
 const fixtures = new URL('./fixtures/barracuda_cloudgen.jsonl', import.meta.url);
 

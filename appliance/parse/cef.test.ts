@@ -1,6 +1,6 @@
 import t from 'tap';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { cef } from './cef.js';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
 
 const fixtures = new URL('./fixtures/cef.jsonl', import.meta.url);
 

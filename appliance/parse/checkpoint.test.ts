@@ -1,6 +1,6 @@
 import t from 'tap';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { checkpoint } from './checkpoint.js';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
 
 const fixtures = new URL('./fixtures/checkpoint.jsonl', import.meta.url);
 

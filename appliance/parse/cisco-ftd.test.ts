@@ -1,6 +1,6 @@
 import t from 'tap';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { ciscoFtd } from './cisco-ftd.js';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
 
 const fixtures = new URL('./fixtures/cisco_ftd.jsonl', import.meta.url);
 

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
+import { FIXTURE_NOW } from '../../test/support/parse-fixtures.js';
 import { isDottedQuad, normaliseProto, parseIp, parseKeyValues, parseKeyValuesInto } from './fields.js';
-import { FIXTURE_NOW } from './fixture-harness.js';
 import { fortigate } from './fortigate.js';
 import { parseSyslogHeader } from './header.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import t from 'tap';
-import { FIXTURE_NOW } from './fixture-harness.js';
+import { FIXTURE_NOW } from '../../test/support/parse-fixtures.js';
 import { parseSyslogHeader } from './header.js';
 
 interface HeaderCase {

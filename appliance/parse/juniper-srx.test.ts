@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { juniperSrx } from './juniper-srx.js';
 
 const fixtures = new URL('./fixtures/juniper_srx.jsonl', import.meta.url);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { leef } from './leef.js';
 
 const fixtures = new URL('./fixtures/leef.jsonl', import.meta.url);

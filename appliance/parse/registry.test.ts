@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import fc from 'fast-check';
 import t from 'tap';
 import { ConnectionEventSchema } from '../../protocol/event.js';
-import { FIXTURE_NOW, readFixtures } from './fixture-harness.js';
+import { FIXTURE_NOW, readFixtures } from '../../test/support/parse-fixtures.js';
 import { parseSyslogHeader } from './header.js';
 import {
   explainMessage,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { watchguard } from './watchguard.js';
 
 const fixtures = new URL('./fixtures/watchguard_firebox.jsonl', import.meta.url);

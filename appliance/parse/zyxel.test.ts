@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runFixtures, runNeverThrows } from './fixture-harness.js';
+import { runFixtures, runNeverThrows } from '../../test/support/parse-fixtures.js';
 import { zyxel } from './zyxel.js';
 
 const fixtures = new URL('./fixtures/zyxel.jsonl', import.meta.url);

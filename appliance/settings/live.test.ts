@@ -12,7 +12,7 @@ import type { ConnectionEvent } from '../../protocol/event.js';
 import { AgentConfigSchema } from '../config.js';
 import { SourceAccounting } from '../ingest/accounting.js';
 import { FAMILIES } from '../parse/registry.js';
-import { createPipeline } from '../pipeline-pool/agent-pipeline.js';
+import { createPipeline } from '../pipeline/pool/agent-pipeline.js';
 import { MemberSettings } from './member-settings.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ca-live-'));

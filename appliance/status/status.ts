@@ -6,7 +6,7 @@ import type { TcpListenerCounters } from '../ingest/tcp.js';
 import type { TlsListenerCounters } from '../ingest/tls.js';
 import type { ListenerCounters } from '../ingest/types.js';
 import type { OutboxStats } from '../outbox/outbox.js';
-import type { PipelineCounters } from '../pipeline.js';
+import type { PipelineCounters } from '../pipeline/pipeline.js';
 import type { UplinkStats } from '../uplink/uplink.js';
 import type { SentSample } from './sent.js';
 

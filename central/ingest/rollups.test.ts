@@ -8,9 +8,13 @@ import t, { type Test } from 'tap';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import { type Database, openDatabase } from '../store/db.js';
 import { ROLLUP_LOCK_KEY, runRollups } from '../store/rollup-job.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
 import { storeBatch } from './store-batch.js';
 
 const pgUp = await postgresReachable();

@@ -3,8 +3,12 @@ import type { Batch } from '../../protocol/batch.js';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import type { Database } from '../store/db.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
 import { QUARANTINE_SAMPLE_BYTES, storeBatch } from './store-batch.js';
 import { ingestTotals } from './totals.js';
 

@@ -2,7 +2,7 @@ import t from 'tap';
 import { encodeLossRecord } from '../../protocol/codec.js';
 import type { LossRecord } from '../../protocol/loss.js';
 import { uplinkTopic } from '../../protocol/topics.js';
-import { type Engine, freshDatabase, postgresReachable } from '../store/test-databases.js';
+import { type Engine, freshDatabase, postgresReachable } from '../../test/support/test-databases.js';
 import { lossTotals, storeLossRecord } from './store-loss.js';
 
 const pgUp = await postgresReachable();

@@ -2,13 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { certificateIdentity, createCa } from '../../provisioning/ca.js';
 import { x509 } from '../../provisioning/x509.js';
+import { type Engine, freshDatabase, postgresReachable } from '../../test/support/test-databases.js';
+import { csrFor, newTestDevice } from '../../test/support/test-device.js';
 import type { Database } from '../store/db.js';
-import { type Engine, freshDatabase, postgresReachable } from '../store/test-databases.js';
 import { forceAuditLog } from './audit.js';
 import { EnrolmentService, type MemberChoice } from './enrolment-service.js';
 import { addOfficer, type Officer } from './officers.js';
 import { RevokedDevices, writeCrl } from './revocation.js';
-import { csrFor, newTestDevice } from './test-device.js';
 
 const engines: Engine[] = (await postgresReachable()) ? ['pglite', 'postgres'] : ['pglite'];
 const ca = await createCa();

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
+import { type Engine, freshDatabase, postgresReachable } from '../../test/support/test-databases.js';
 import type { Database } from '../store/db.js';
-import { type Engine, freshDatabase, postgresReachable } from '../store/test-databases.js';
 import { addOfficer, DEFAULT_SIGN_IN_POLICY, endSession, sessionOfficer, signIn } from './officers.js';
 import { totpCode } from './totp.js';
 

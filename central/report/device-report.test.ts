@@ -2,9 +2,13 @@ import t, { type Test } from 'tap';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import { storeBatch } from '../ingest/store-batch.js';
 import type { Database } from '../store/db.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
 import { type DeviceReport, deviceReport, formatDeviceReport } from './device-report.js';
 
 const pgUp = await postgresReachable();

@@ -1,9 +1,13 @@
 import t, { type Test } from 'tap';
+import { loadRollupFixture, withoutClock } from '../../test/support/rollup-fixture.js';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import type { Database } from '../store/db.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from '../store/test-databases.js';
 import { deviceReport } from './device-report.js';
 import { type MemberReport, memberReport } from './member-report.js';
-import { loadRollupFixture, withoutClock } from './rollup-fixture.js';
 
 const pgUp = await postgresReachable();
 const freshDatabase = async (t: Test, engine: Engine): Promise<Database> => (await freshDb(t, engine)).db;

@@ -4,9 +4,13 @@
  * are backfilled from the existing events.
  */
 import t, { type Test } from 'tap';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from './test-databases.js';
 
 const pgUp = await postgresReachable();
 const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated: false });

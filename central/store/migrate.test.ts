@@ -1,8 +1,12 @@
 import t, { type Test } from 'tap';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import { type Database, openDatabase } from './db.js';
 import { MIGRATION_LOCK_KEY, type Migration, migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from './test-databases.js';
 
 const pgUp = await postgresReachable();
 const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated: false });

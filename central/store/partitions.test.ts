@@ -2,6 +2,11 @@ import t, { type Test } from 'tap';
 import type { Logger } from '../../common/logger.js';
 import { encodeBatch } from '../../protocol/codec.js';
 import { uplinkTopic } from '../../protocol/topics.js';
+import {
+  type Engine,
+  freshDatabase as freshDb,
+  postgresReachable,
+} from '../../test/support/test-databases.js';
 import { storeBatch } from '../ingest/store-batch.js';
 import type { Database } from './db.js';
 import { startMaintenance } from './maintenance.js';
@@ -14,7 +19,6 @@ import {
   partitionName,
 } from './partitions.js';
 import { runRollups } from './rollup-job.js';
-import { type Engine, freshDatabase as freshDb, postgresReachable } from './test-databases.js';
 
 const pgUp = await postgresReachable();
 const freshDatabase = async (t: Test, engine: Engine) => (await freshDb(t, engine)).db;

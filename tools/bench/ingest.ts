@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { replay } from '../appliance/replay/replay.js';
+import { replay } from '../../appliance/replay/replay.js';
 import { issueDevice, startAgentProcess, startCentralProcess, waitFor } from '../demo/harness.js';
 import { generateTraffic } from '../demo/traffic.js';
 

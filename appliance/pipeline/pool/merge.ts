@@ -2,7 +2,7 @@
  * Pure merging of what the parse workers report: their counters add up, and each source's stats
  * combine the main thread's (messages, bytes, rate limit) with every worker's (parsed, format).
  */
-import { MAX_UNPARSED_SAMPLES, type SourceStats } from '../ingest/accounting.js';
+import { MAX_UNPARSED_SAMPLES, type SourceStats } from '../../ingest/accounting.js';
 
 type Counters = { [key: string]: number | Counters | undefined };
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- parse [--ms N]`: single-core throughput of `parseMessage` (header + detection +
  * family parse), per family on its fixture lines (auto-detected, and tracked as one source, the
- * agent's fast path), overall on the mix of every fixture line, on the corpus mix when `../shared`
+ * agent's fast path), overall on the mix of every fixture line, on the corpus mix when `../../shared`
  * is present, and with the per-source tracker. Also the cost of each family's `detect` per line on
  * the mix (every line pays every family's detect when its source is not yet confident).
  * Ends with one JSON line.
@@ -10,11 +10,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readFixtures } from '../appliance/parse/fixture-harness.js';
-import { parseSyslogHeader } from '../appliance/parse/header.js';
-import { FAMILIES, parseMessage, SourceFormatTracker } from '../appliance/parse/registry.js';
-import type { SyslogMessage } from '../appliance/parse/types.js';
-import { projectRoot } from '../common/version.js';
+import { parseSyslogHeader } from '../../appliance/parse/header.js';
+import { FAMILIES, parseMessage, SourceFormatTracker } from '../../appliance/parse/registry.js';
+import type { SyslogMessage } from '../../appliance/parse/types.js';
+import { projectRoot } from '../../common/version.js';
+import { fixtureLines } from './fixture-lines.js';
 
 const now = new Date('2026-06-15T12:00:00Z');
 
@@ -87,9 +87,7 @@ export default async function run(args: string[]): Promise<void> {
   const mixSources: string[] = [];
   for (const file of readdirSync(fixtureDir).sort()) {
     if (!file.endsWith('.jsonl') || file === 'header.jsonl') continue;
-    const lines = readFixtures(join(fixtureDir, file))
-      .filter((c) => !c.error)
-      .map((c) => c.raw);
+    const lines = fixtureLines(join(fixtureDir, file));
     if (lines.length === 0) continue;
     mix.push(...lines);
     for (const _ of lines) mixSources.push(file);

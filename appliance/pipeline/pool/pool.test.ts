@@ -4,18 +4,18 @@
  * is signalled, overflow and dead workers are counted, never silent.
  */
 import t from 'tap';
-import { resolveConfig } from '../../common/config.js';
-import { generateTraffic } from '../../demo/traffic.js';
-import type { ConnectionEvent } from '../../protocol/event.js';
-import { AgentConfigSchema } from '../config.js';
-import { SourceAccounting } from '../ingest/accounting.js';
+import { resolveConfig } from '../../../common/config.js';
+import type { ConnectionEvent } from '../../../protocol/event.js';
+import { generateTraffic } from '../../../tools/demo/traffic.js';
+import { AgentConfigSchema } from '../../config.js';
+import { SourceAccounting } from '../../ingest/accounting.js';
 import {
   minimisePolicyFromSettings,
   type PrivacyRecipe,
   pickPrivacySettings,
-} from '../minimise/policy-config.js';
+} from '../../minimise/policy-config.js';
+import { FlowSummariser } from '../../summarise/summarise.js';
 import { Pipeline } from '../pipeline.js';
-import { FlowSummariser } from '../summarise/summarise.js';
 import { workerCount } from './agent-pipeline.js';
 import { PipelinePool, type PipelinePoolOptions, workerOldGenerationMb } from './pool.js';
 
@@ -205,7 +205,7 @@ t.test('a worker that cannot start fails start-up with a clear error', async (t)
     PipelinePool.start({ append: () => {} }, new SourceAccounting(), {
       workers: 1,
       privacy,
-      workerUrl: new URL('./no-such-worker.js', import.meta.url),
+      workerUrl: new URL('../../pipeline-pool/no-such-worker.js', import.meta.url),
     }),
     /a parse worker could not start: .*no-such-worker/,
   );

@@ -2,10 +2,10 @@
  * Messages between the agent's main thread and its parse workers (`worker_threads`). Everything here
  * crosses `postMessage`, so it is plain data: strings, numbers, arrays, typed arrays.
  */
-import type { ConnectionEvent } from '../../protocol/event.js';
-import type { SourceStats } from '../ingest/accounting.js';
-import type { Transport } from '../ingest/types.js';
-import type { PrivacyRecipe } from '../minimise/policy-config.js';
+import type { ConnectionEvent } from '../../../protocol/event.js';
+import type { SourceStats } from '../../ingest/accounting.js';
+import type { Transport } from '../../ingest/types.js';
+import type { PrivacyRecipe } from '../../minimise/policy-config.js';
 import type { PipelineCounters } from '../pipeline.js';
 
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];

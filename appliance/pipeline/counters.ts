@@ -2,9 +2,9 @@
  * The pipeline's totals, shared by the one-thread pipeline and the worker pool. Apart from
  * `pipeline.ts` so the socket thread can build them without loading the parsers.
  */
-import type { Transport } from './ingest/types.js';
-import { type MinimiseCounters, newMinimiseCounters } from './minimise/minimise.js';
-import type { SummariserCounters } from './summarise/summarise.js';
+import type { Transport } from '../ingest/types.js';
+import { type MinimiseCounters, newMinimiseCounters } from '../minimise/minimise.js';
+import type { SummariserCounters } from '../summarise/summarise.js';
 
 export interface PipelineCounters {
   /** Through the pipeline: parsed + unparsed + rateLimited + overloaded + the messages in workerLost. */

@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { replay } from '../appliance/replay/replay.js';
+import { replay } from '../../appliance/replay/replay.js';
 import {
   type AgentProc,
   type CentralProc,

@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- parse-accuracy [--misses N]`: field accuracy of auto-detected parsing on the shared
- * held-out corpus (`../shared/corpus/firewall-dev.jsonl`), scored by `../shared/tools/score-parse.mjs`.
+ * held-out corpus (`../../shared/corpus/firewall-dev.jsonl`), scored by `../../shared/tools/score-parse.mjs`.
  * Prints the scorer's per-vendor tables on stderr and ends with one JSON line. Skips (with a JSON line
- * saying so) when `../shared` is absent.
+ * saying so) when `../../shared` is absent.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseMessage } from '../appliance/parse/registry.js';
-import { projectRoot } from '../common/version.js';
+import { parseMessage } from '../../appliance/parse/registry.js';
+import { projectRoot } from '../../common/version.js';
 
 interface CorpusRecord {
   readonly vendor?: string;

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Test } from 'tap';
-import { type Database, openDatabase } from './db.js';
-import { migrate } from './migrate.js';
+import { type Database, openDatabase } from '../../central/store/db.js';
+import { migrate } from '../../central/store/migrate.js';
 
 export const POSTGRES_ADMIN_URL =
   process.env.CYBERALARM_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -22,10 +22,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
-import { parseMessage } from '../appliance/parse/registry.js';
-import { openDatabase } from '../central/store/db.js';
-import { migrate } from '../central/store/migrate.js';
-import { POSTGRES_ADMIN_URL } from '../central/store/test-databases.js';
+import { parseMessage } from '../../appliance/parse/registry.js';
+import { openDatabase } from '../../central/store/db.js';
+import { migrate } from '../../central/store/migrate.js';
+import { encodeBatch } from '../../protocol/codec.js';
+import type { ConnectionEvent } from '../../protocol/event.js';
+import { uplinkTopic } from '../../protocol/topics.js';
+import { issueDeviceCertificate } from '../../provisioning/ca.js';
+import { loadOrCreateCa } from '../../provisioning/store.js';
 import {
   CENTRAL_CLI,
   MOSQUITTO,
@@ -35,11 +39,6 @@ import {
   waitFor,
 } from '../demo/harness.js';
 import { generateTraffic } from '../demo/traffic.js';
-import { encodeBatch } from '../protocol/codec.js';
-import type { ConnectionEvent } from '../protocol/event.js';
-import { uplinkTopic } from '../protocol/topics.js';
-import { issueDeviceCertificate } from '../provisioning/ca.js';
-import { loadOrCreateCa } from '../provisioning/store.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,6 +63,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ca-bench-central-'));
 const profileDir = join(tmpdir(), `ca-bench-central-profile-${process.pid}`);
 const centralDir = join(dir, 'central');
 const dbName = `cyberalarm_bench_${process.pid}_${Date.now()}`;
+/** The same server the PostgreSQL tests use (test/support/test-databases.ts). */
+const POSTGRES_ADMIN_URL = process.env.CYBERALARM_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const adminUrl = new URL(POSTGRES_ADMIN_URL);
 const dbUrl = (() => {
   const u = new URL(POSTGRES_ADMIN_URL);

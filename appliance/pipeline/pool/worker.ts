@@ -4,11 +4,11 @@
  * worker's counters. The main thread owns the sockets, the rate limits and the outbox.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ConnectionEvent } from '../../protocol/event.js';
-import { SourceAccounting } from '../ingest/accounting.js';
-import { minimisePolicyFromSettings, type PrivacyRecipe } from '../minimise/policy-config.js';
+import type { ConnectionEvent } from '../../../protocol/event.js';
+import { SourceAccounting } from '../../ingest/accounting.js';
+import { minimisePolicyFromSettings, type PrivacyRecipe } from '../../minimise/policy-config.js';
+import { FlowSummariser } from '../../summarise/summarise.js';
 import { Pipeline } from '../pipeline.js';
-import { FlowSummariser } from '../summarise/summarise.js';
 import { type FromWorker, type ToWorker, TRANSPORTS, type WorkerInit } from './protocol.js';
 
 const port = parentPort;

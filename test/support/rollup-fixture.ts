@@ -3,12 +3,13 @@
  * member, batches inside and just outside 1 March 2025 (UTC), and one batch delivered twice — stored
  * through ingest, then rolled up by the rollup job as central would.
  */
+
+import { storeBatch } from '../../central/ingest/store-batch.js';
+import type { Database } from '../../central/store/db.js';
+import { type RollupOptions, runRollups } from '../../central/store/rollup-job.js';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
-import { storeBatch } from '../ingest/store-batch.js';
-import type { Database } from '../store/db.js';
-import { type RollupOptions, runRollups } from '../store/rollup-job.js';
 
 type Ev = Partial<ConnectionEvent> & Pick<ConnectionEvent, 'action'>;
 

@@ -3,11 +3,11 @@
  * agent.ts either way.
  */
 import { availableParallelism } from 'node:os';
-import type { AgentConfig } from '../config.js';
-import type { SourceAccounting, SourceStats } from '../ingest/accounting.js';
-import type { IngestBackpressure, MessageHandler } from '../ingest/types.js';
+import type { AgentConfig } from '../../config.js';
+import type { SourceAccounting, SourceStats } from '../../ingest/accounting.js';
+import type { IngestBackpressure, MessageHandler } from '../../ingest/types.js';
+import type { AppliedChange, CompiledSettings } from '../../settings/member-settings.js';
 import type { EventSink, PipelineCounters } from '../pipeline.js';
-import type { AppliedChange, CompiledSettings } from '../settings/member-settings.js';
 import { PipelinePool } from './pool.js';
 
 export interface AgentPipeline {
@@ -50,7 +50,7 @@ export async function createPipeline(
     // Loaded only here: with workers, the parsers live in the worker threads alone.
     const [{ Pipeline }, { FlowSummariser }] = await Promise.all([
       import('../pipeline.js'),
-      import('../summarise/summarise.js'),
+      import('../../summarise/summarise.js'),
     ]);
     const pipeline = new Pipeline(
       outbox,

@@ -8,21 +8,20 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createMinimisePolicy, minimise, newMinimiseCounters } from '../appliance/minimise/minimise.js';
-import { FIXTURE_NOW, readFixtures } from '../appliance/parse/fixture-harness.js';
-import { parseMessage } from '../appliance/parse/registry.js';
-import { FlowSummariser } from '../appliance/summarise/summarise.js';
-import { projectRoot } from '../common/version.js';
-import type { ConnectionEvent } from '../protocol/event.js';
+import { createMinimisePolicy, minimise, newMinimiseCounters } from '../../appliance/minimise/minimise.js';
+import { parseMessage } from '../../appliance/parse/registry.js';
+import { FlowSummariser } from '../../appliance/summarise/summarise.js';
+import { projectRoot } from '../../common/version.js';
+import type { ConnectionEvent } from '../../protocol/event.js';
+import { FIXTURE_NOW, fixtureLines } from './fixture-lines.js';
 
 function sampleEvents(count: number): ConnectionEvent[] {
   const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'fixtures');
   const parsed: ConnectionEvent[] = [];
   for (const file of readdirSync(fixtureDir).sort()) {
     if (!file.endsWith('.jsonl') || file === 'header.jsonl') continue;
-    for (const c of readFixtures(join(fixtureDir, file))) {
-      if (c.error) continue;
-      const r = parseMessage(c.raw, FIXTURE_NOW);
+    for (const raw of fixtureLines(join(fixtureDir, file))) {
+      const r = parseMessage(raw, FIXTURE_NOW);
       if (r.ok) parsed.push(r.event);
     }
   }

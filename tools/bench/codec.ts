@@ -4,12 +4,12 @@
  * strict decode central runs per batch. Ends with one JSON line.
  */
 import { parseArgs } from 'node:util';
-import { parseMessage } from '../appliance/parse/registry.js';
+import { parseMessage } from '../../appliance/parse/registry.js';
+import type { Batch } from '../../protocol/batch.js';
+import { scanCbor } from '../../protocol/cbor-scan.js';
+import { decodeBatch, encodeBatch } from '../../protocol/codec.js';
+import type { ConnectionEvent } from '../../protocol/event.js';
 import { generateTraffic } from '../demo/traffic.js';
-import type { Batch } from '../protocol/batch.js';
-import { scanCbor } from '../protocol/cbor-scan.js';
-import { decodeBatch, encodeBatch } from '../protocol/codec.js';
-import type { ConnectionEvent } from '../protocol/event.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '2000' }, ms: { type: 'string', default: '2000' } },

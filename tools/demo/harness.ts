@@ -9,8 +9,8 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { AGENT_NODE_FLAGS } from '../appliance/node-flags.js';
-import { projectRoot } from '../common/version.js';
+import { AGENT_NODE_FLAGS } from '../../appliance/node-flags.js';
+import { projectRoot } from '../../common/version.js';
 
 const execFileAsync = promisify(execFile);
 export const ROOT = projectRoot();

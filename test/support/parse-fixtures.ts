@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Test } from 'tap';
-import { parseSyslogHeader } from './header.js';
-import type { ParserFamily } from './types.js';
+import { parseSyslogHeader } from '../../appliance/parse/header.js';
+import type { ParserFamily } from '../../appliance/parse/types.js';
 
 export interface FixtureCase {
   readonly raw: string;

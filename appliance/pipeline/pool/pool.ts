@@ -19,12 +19,12 @@ import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ConnectionEvent } from '../../protocol/event.js';
-import type { SourceAccounting, SourceStats } from '../ingest/accounting.js';
-import type { IngestBackpressure, Transport } from '../ingest/types.js';
-import type { PrivacyRecipe } from '../minimise/policy-config.js';
+import type { ConnectionEvent } from '../../../protocol/event.js';
+import type { SourceAccounting, SourceStats } from '../../ingest/accounting.js';
+import type { IngestBackpressure, Transport } from '../../ingest/types.js';
+import type { PrivacyRecipe } from '../../minimise/policy-config.js';
+import { newPipelineCounters, type PipelineCounters } from '../counters.js';
 import type { EventSink } from '../pipeline.js';
-import { newPipelineCounters, type PipelineCounters } from '../pipeline-counters.js';
 import { addCounters, combineWorkerSources, copyCounters, retireSource } from './merge.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -186,7 +186,8 @@ export class PipelinePool implements IngestBackpressure {
     this.maxQueued = options.maxQueuedMessages ?? 8 * this.batchMessages;
     this.overloadAt = Math.max(this.maxQueued, options.overloadMessages ?? 4 * this.maxQueued);
     this.workerUrl =
-      options.workerUrl ?? new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+      options.workerUrl ??
+      new URL(`../../pipeline-pool/worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
   }
 

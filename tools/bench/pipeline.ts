@@ -17,8 +17,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseMessage } from '../appliance/parse/registry.js';
-import { replay } from '../appliance/replay/replay.js';
+import { parseMessage } from '../../appliance/parse/registry.js';
+import { replay } from '../../appliance/replay/replay.js';
 import {
   type AgentProc,
   issueDevice,

@@ -8,13 +8,13 @@
  * accepted (`summarise.heldEvents` shows how many raw events are waiting).
  */
 import { performance } from 'node:perf_hooks';
-import type { SourceAccounting, SourceStats } from './ingest/accounting.js';
-import type { Transport } from './ingest/types.js';
-import { type MinimisePolicy, minimise } from './minimise/minimise.js';
-import type { Outbox } from './outbox/outbox.js';
-import { parseMessage, SourceFormatTracker } from './parse/registry.js';
-import { newPipelineCounters, type PipelineCounters } from './pipeline-counters.js';
-import { type FlowSummariser, summaryWireEvent } from './summarise/summarise.js';
+import type { SourceAccounting, SourceStats } from '../ingest/accounting.js';
+import type { Transport } from '../ingest/types.js';
+import { type MinimisePolicy, minimise } from '../minimise/minimise.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { parseMessage, SourceFormatTracker } from '../parse/registry.js';
+import { type FlowSummariser, summaryWireEvent } from '../summarise/summarise.js';
+import { newPipelineCounters, type PipelineCounters } from './counters.js';
 
 /** The stages between parsing and the outbox. */
 export interface PipelineStages {
