@@ -205,7 +205,7 @@ t.test('a worker that cannot start fails start-up with a clear error', async (t)
     PipelinePool.start({ append: () => {} }, new SourceAccounting(), {
       workers: 1,
       privacy,
-      workerUrl: new URL('../../pipeline-pool/no-such-worker.js', import.meta.url),
+      workerUrl: new URL('./no-such-worker.js', import.meta.url),
     }),
     /a parse worker could not start: .*no-such-worker/,
   );

@@ -187,7 +187,7 @@ export class PipelinePool implements IngestBackpressure {
     this.overloadAt = Math.max(this.maxQueued, options.overloadMessages ?? 4 * this.maxQueued);
     this.workerUrl =
       options.workerUrl ??
-      new URL(`../../pipeline-pool/worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+      new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
   }
 
