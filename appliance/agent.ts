@@ -9,7 +9,7 @@ import type { AgentConfig } from './config.js';
 import { Enrolment, enrolmentSettings, type UplinkCredentials } from './enrol/enrolment.js';
 import { createEnrolmentApi } from './enrol/http.js';
 import { HealthSampler } from './health/health.js';
-import { SourceAccounting } from './ingest/accounting.js';
+import { SourceIntake } from './ingest/intake.js';
 import { startTcpListener } from './ingest/tcp.js';
 import { loadTlsMaterial, startTlsListener, type TlsListener } from './ingest/tls.js';
 import { startUdpListener } from './ingest/udp.js';
@@ -17,7 +17,7 @@ import { readUdpKernelDrops } from './ingest/udp-drops.js';
 import { loadPrivacyKey } from './minimise/privacy-key.js';
 import { Outbox } from './outbox/outbox.js';
 import { FAMILY_NAMES } from './parse/family-names.js';
-import { createPipeline } from './pipeline/pool/agent-pipeline.js';
+import { createPipeline } from './pipeline/agent-pipeline.js';
 import { MemberSettings } from './settings/member-settings.js';
 import { LastSent } from './status/sent.js';
 import { startStatusServer } from './status/server.js';
@@ -109,8 +109,8 @@ export async function startAgent(
     batchMaxDelayMs: config.batchMaxDelayMs,
     maxOutboxBytes: config.maxOutboxBytes,
   });
-  const accounting = new SourceAccounting({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
-  const pipeline = await createPipeline(config, outbox, accounting, memberSettings.current, (err, lost) =>
+  const intake = new SourceIntake({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
+  const pipeline = await createPipeline(config, outbox, intake, memberSettings.current, (err, lost) =>
     logger.error(
       { err, lost },
       'a parse worker died and was replaced; its messages are counted as workerLost',
@@ -197,7 +197,7 @@ export async function startAgent(
       await health.stop();
       await statusServer.close();
       await pipeline.close();
-      accounting.close();
+      intake.close();
       await outbox.close();
     },
   };

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { AgentConfigSchema } from '../appliance/config.js';
-import { SourceAccounting } from '../appliance/ingest/accounting.js';
 import { minimisePolicyFromSettings } from '../appliance/minimise/policy-config.js';
 import { Outbox } from '../appliance/outbox/outbox.js';
 import { Pipeline } from '../appliance/pipeline/pipeline.js';
@@ -183,16 +182,12 @@ async function runCanaries(
     batchMaxEvents: 50,
     batchMaxDelayMs: 10,
   });
-  const accounting = new SourceAccounting();
-  const pipeline = new Pipeline(outbox, accounting, {
+  const pipeline = new Pipeline(outbox, {
     privacy,
     summariser: new FlowSummariser({ windowMs: 60_000, maxOpenKeys: 50 }),
     now: () => clock,
   });
-  t.teardown(() => {
-    pipeline.close();
-    accounting.close();
-  });
+  t.teardown(() => pipeline.close());
 
   const internalSeen = new Set<string>();
   const parsedByFamily: Record<string, number> = {};
@@ -203,7 +198,7 @@ async function runCanaries(
       if (fixture.error) continue;
       for (const line of variants(fixture.raw, spareSignatures ? (SIGNATURE_FIELDS[family] ?? []) : [])) {
         const before = pipeline.counters.parsed;
-        pipeline.accept(line, `fixture:${family}`, 'udp', Buffer.byteLength(line), false);
+        pipeline.accept(line, `fixture:${family}`, 'udp');
         clock += 250; // windows close as the clock runs: several windows per run
         if (pipeline.counters.parsed > before) {
           parsed++;

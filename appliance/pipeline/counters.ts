@@ -1,6 +1,6 @@
 /**
- * The pipeline's totals, shared by the one-thread pipeline and the worker pool. Apart from
- * `pipeline.ts` so the socket thread can build them without loading the parsers.
+ * The pipeline's totals, shared by the one-thread pipeline and the worker pool, and how they add up.
+ * Apart from `pipeline.ts` so the socket thread can build them without loading the parsers.
  */
 import type { Transport } from '../ingest/types.js';
 import { type MinimiseCounters, newMinimiseCounters } from '../minimise/minimise.js';
@@ -43,4 +43,35 @@ export function newPipelineCounters(): PipelineCounters {
     unparsedReasons: {},
     minimise: newMinimiseCounters(),
   };
+}
+
+type Counters = { [key: string]: number | Counters | undefined };
+
+/** Adds every number in `from` into `into`, recursing into nested records (byFamily, minimise…). */
+export function addCounters<T extends object>(into: T, from: T): T {
+  const target = into as Counters;
+  for (const [key, value] of Object.entries(from as Counters)) {
+    if (typeof value === 'number') target[key] = ((target[key] as number | undefined) ?? 0) + value;
+    else if (value !== undefined && typeof value === 'object') {
+      const inner = target[key];
+      target[key] = addCounters(inner !== undefined && typeof inner === 'object' ? inner : {}, value);
+    }
+  }
+  return into;
+}
+
+/** A deep copy of a counters record (so adding to it leaves the original alone). */
+export function copyCounters<T extends object>(counters: T): T {
+  return addCounters({} as T, counters);
+}
+
+/** Counts a message the socket thread turned away before any parse stage saw it. */
+export function countTurnedAway(
+  counters: PipelineCounters,
+  transport: Transport,
+  why: 'rateLimited' | 'overloaded',
+): void {
+  counters.received++;
+  counters.byTransport[transport]++;
+  counters[why]++;
 }

@@ -1,20 +1,21 @@
 /**
- * The per-message hot path: parse → account → minimise → summarise → outbox. Pure stages, no I/O
- * but the outbox append (an in-memory push; LMDB writes are batched by the outbox).
+ * The stages, per message: parse → minimise → summarise → outbox, counting each source's outcome.
+ * Pure stages, no I/O but the outbox append (an in-memory push; LMDB writes are batched by the
+ * outbox). Runs on the main thread or in each parse worker; messages reach it already admitted by
+ * the socket thread's intake (`ingest/intake.ts`: bytes, truncation, rate limit).
  *
  * Durability: an event is accepted when the outbox commits the record that carries it. With
  * summarising on, events wait in memory for up to one window (`summaryWindowS`) before their summary
  * reaches the outbox, so a kill -9 loses at most that window, and none of it was ever counted as
  * accepted (`summarise.heldEvents` shows how many raw events are waiting).
  */
-import { performance } from 'node:perf_hooks';
-import type { SourceAccounting, SourceStats } from '../ingest/accounting.js';
 import type { Transport } from '../ingest/types.js';
 import { type MinimisePolicy, minimise } from '../minimise/minimise.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { parseMessage, SourceFormatTracker } from '../parse/registry.js';
 import { type FlowSummariser, summaryWireEvent } from '../summarise/summarise.js';
 import { newPipelineCounters, type PipelineCounters } from './counters.js';
+import { type SourceOutcome, SourceOutcomes } from './outcomes.js';
 
 /** The stages between parsing and the outbox. */
 export interface PipelineStages {
@@ -32,6 +33,7 @@ export type { PipelineCounters };
 
 export class Pipeline {
   readonly counters: PipelineCounters = newPipelineCounters();
+  private readonly outcomes = new SourceOutcomes();
   private readonly tracker: SourceFormatTracker;
   /** Swapped whole by `setPrivacy` (the member's page): the hot path reads one property per event. */
   private privacy: MinimisePolicy;
@@ -42,7 +44,6 @@ export class Pipeline {
 
   constructor(
     private readonly outbox: EventSink,
-    private readonly accounting: SourceAccounting,
     stages: PipelineStages,
     /** Source key → family name (`formatOverrides`), already validated against the registry. */
     formatOverrides: ReadonlyMap<string, string> = new Map(),
@@ -61,26 +62,16 @@ export class Pipeline {
     this.clock.unref();
   }
 
-  readonly accept = (
-    raw: string,
-    source: string,
-    transport: Transport,
-    bytes: number,
-    truncated: boolean,
-  ): void => {
+  /** One admitted message; `source` is the key the intake counted it under. */
+  readonly accept = (raw: string, source: string, transport: Transport): void => {
     const c = this.counters;
     c.received++;
     c.byTransport[transport]++;
-    const record = this.accounting.receive(source, bytes, truncated, performance.now());
-    if (record === undefined) {
-      c.rateLimited++;
-      return;
-    }
     const result = parseMessage(raw, this.now, this.tracker, source);
     if (result.ok) {
       c.parsed++;
       c.byFamily[result.family] = (c.byFamily[result.family] ?? 0) + 1;
-      this.accounting.recordParsed(record, result.family, result.confidence);
+      this.outcomes.parsed(source, result.family, result.confidence);
       const event = minimise(result.event, this.privacy, c.minimise);
       if (this.summariser === undefined) this.outbox.append(event);
       else if (this.summariser.add(event, this.nowMs())) this.flushDue();
@@ -92,24 +83,22 @@ export class Pipeline {
           ? result.reason
           : 'other';
       c.unparsedReasons[reason] = (c.unparsedReasons[reason] ?? 0) + 1;
-      this.accounting.recordUnparsed(record, raw);
+      this.outcomes.unparsed(source, raw);
     }
   };
 
   /**
-   * Per-source accounting with the format the tracker holds for each source (sticky detection, or
+   * Per-source outcomes with the format the tracker holds for each source (sticky detection, or
    * the configured override even before anything parsed). Copies: the caller may serialise at leisure.
    * `only`: just these sources (a parse worker reports the ones a batch touched).
    */
-  sources(only?: ReadonlySet<string>): SourceStats[] {
-    const list = this.accounting.list();
-    return (only ? list.filter((s) => only.has(s.source)) : list).map((stats) => {
-      const copy: SourceStats = { ...stats, unparsedSamples: [...stats.unparsedSamples] };
-      const known = this.tracker.format(stats.source);
+  sources(only?: ReadonlySet<string>): SourceOutcome[] {
+    return this.outcomes.list(only).map((copy) => {
+      const known = this.tracker.format(copy.source);
       if (known !== undefined) {
         copy.format = known.family;
         copy.confidence = known.confidence;
-        copy.formatFrom = this.tracker.override(stats.source) === undefined ? 'detection' : 'override';
+        copy.formatFrom = this.tracker.override(copy.source) === undefined ? 'detection' : 'override';
       } else if (copy.format !== undefined) {
         copy.formatFrom = 'detection';
       }

@@ -10,9 +10,9 @@ import t from 'tap';
 import { resolveConfig } from '../../common/config.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { AgentConfigSchema } from '../config.js';
-import { SourceAccounting } from '../ingest/accounting.js';
+import { SourceIntake } from '../ingest/intake.js';
 import { FAMILIES } from '../parse/registry.js';
-import { createPipeline } from '../pipeline/pool/agent-pipeline.js';
+import { createPipeline } from '../pipeline/agent-pipeline.js';
 import { MemberSettings } from './member-settings.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ca-live-'));
@@ -29,11 +29,11 @@ async function setup(pipelineWorkers: number) {
     loadKey: () => new Uint8Array(32).fill(3),
   });
   const sent: ConnectionEvent[] = [];
-  const accounting = new SourceAccounting();
+  const intake = new SourceIntake();
   const pipeline = await createPipeline(
     { pipelineWorkers, summaryWindowS: 0, summaryMaxKeys: 1000 },
     { append: (event: ConnectionEvent) => sent.push(event) },
-    accounting,
+    intake,
     settings.current,
     (err) => t.fail(`a parse worker died: ${err.message}`),
   );
@@ -41,7 +41,7 @@ async function setup(pipelineWorkers: number) {
   settings.onApplied((applied) => pipeline.apply(applied));
   t.teardown(async () => {
     await pipeline.close();
-    accounting.close();
+    intake.close();
   });
   /** One message, and everything it produced in the outbox (workers answer asynchronously). */
   const send = async (source = '192.0.2.1') => {

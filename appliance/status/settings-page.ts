@@ -5,13 +5,13 @@
  * written here (source addresses, audit addresses, values typed into a form) is escaped.
  */
 import { flagName } from '../../common/config.js';
-import type { SourceStats } from '../ingest/accounting.js';
 import {
   ADDRESS_FIELDS,
   type AddressField,
   FIELD_POLICIES,
   parseAddressOverrides,
 } from '../minimise/minimise.js';
+import type { SourceStats } from '../pipeline/sources.js';
 import type { AuditEntry } from '../settings/audit.js';
 import type { MemberKey, SettingsView } from '../settings/member-settings.js';
 import { escapeHtml as e } from './html.js';

@@ -1,12 +1,12 @@
 import type { Metric } from '../../common/metrics.js';
 import type { EnrolmentView } from '../enrol/enrolment.js';
 import type { HealthSample } from '../health/health.js';
-import type { SourceStats } from '../ingest/accounting.js';
 import type { TcpListenerCounters } from '../ingest/tcp.js';
 import type { TlsListenerCounters } from '../ingest/tls.js';
 import type { ListenerCounters } from '../ingest/types.js';
 import type { OutboxStats } from '../outbox/outbox.js';
 import type { PipelineCounters } from '../pipeline/pipeline.js';
+import type { SourceStats } from '../pipeline/sources.js';
 import type { UplinkStats } from '../uplink/uplink.js';
 import type { SentSample } from './sent.js';
 

@@ -20,12 +20,19 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConnectionEvent } from '../../../protocol/event.js';
-import type { SourceAccounting, SourceStats } from '../../ingest/accounting.js';
+import type { SourceIntake } from '../../ingest/intake.js';
 import type { IngestBackpressure, Transport } from '../../ingest/types.js';
 import type { PrivacyRecipe } from '../../minimise/policy-config.js';
-import { newPipelineCounters, type PipelineCounters } from '../counters.js';
+import {
+  addCounters,
+  copyCounters,
+  countTurnedAway,
+  newPipelineCounters,
+  type PipelineCounters,
+} from '../counters.js';
+import type { SourceOutcome } from '../outcomes.js';
 import type { EventSink } from '../pipeline.js';
-import { addCounters, combineWorkerSources, copyCounters, retireSource } from './merge.js';
+import { combineOutcomes, joinSources, retireOutcome, type SourceStats } from '../sources.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
 export interface PipelinePoolOptions {
@@ -118,7 +125,7 @@ interface Slot {
   /** The worker's counters as of its last answer. */
   counters: PipelineCounters;
   /** Its last report of each source it has handled. */
-  readonly sources: Map<string, SourceStats>;
+  readonly sources: Map<string, SourceOutcome>;
   /** Set while a flushAll is out; called on the 'flushed' answer. */
   flushed?: () => void;
   failure?: Error;
@@ -155,7 +162,7 @@ export class PipelinePool implements IngestBackpressure {
   private readonly own = newPipelineCounters();
   /** Counters and sources of workers that died, so totals never go backwards. */
   private readonly retired = newPipelineCounters();
-  private readonly retiredSources = new Map<string, SourceStats>();
+  private readonly retiredSources = new Map<string, SourceOutcome>();
   private batch: Batch;
   private nextSeq = 0;
   private nextToApply = 0;
@@ -168,7 +175,7 @@ export class PipelinePool implements IngestBackpressure {
 
   constructor(
     private readonly outbox: EventSink,
-    private readonly accounting: SourceAccounting,
+    private readonly intake: SourceIntake,
     private readonly options: PipelinePoolOptions,
   ) {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
@@ -186,18 +193,17 @@ export class PipelinePool implements IngestBackpressure {
     this.maxQueued = options.maxQueuedMessages ?? 8 * this.batchMessages;
     this.overloadAt = Math.max(this.maxQueued, options.overloadMessages ?? 4 * this.maxQueued);
     this.workerUrl =
-      options.workerUrl ??
-      new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+      options.workerUrl ?? new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
   }
 
   /** A pool whose workers are all set up; rejects (and stops them) if one cannot start. */
   static async start(
     outbox: EventSink,
-    accounting: SourceAccounting,
+    intake: SourceIntake,
     options: PipelinePoolOptions,
   ): Promise<PipelinePool> {
-    const pool = new PipelinePool(outbox, accounting, options);
+    const pool = new PipelinePool(outbox, intake, options);
     try {
       await Promise.all(pool.slots.map((slot) => pool.whenReady(slot)));
     } catch (err) {
@@ -226,16 +232,17 @@ export class PipelinePool implements IngestBackpressure {
 
   /** The listeners' message handler: counts and rate-limits here, parses in a worker. */
   readonly accept = (frame: Buffer, source: string, transport: Transport, truncated: boolean): void => {
-    const record = this.accounting.receive(source, frame.length, truncated, performance.now());
-    if (record === undefined || this.queuedMessages >= this.overloadAt || this.closed || !this.anyAlive()) {
-      if (record === undefined) this.own.rateLimited++;
-      else this.own.overloaded++;
-      this.own.received++;
-      this.own.byTransport[transport]++;
+    const key = this.intake.admit(source, frame.length, truncated, performance.now());
+    if (key === undefined) {
+      countTurnedAway(this.own, transport, 'rateLimited');
+      return;
+    }
+    if (this.queuedMessages >= this.overloadAt || this.closed || !this.anyAlive()) {
+      countTurnedAway(this.own, transport, 'overloaded');
       return;
     }
     const batch = this.batch;
-    batch.add(frame, record.stats.source, TRANSPORT_INDEX[transport]);
+    batch.add(frame, key, TRANSPORT_INDEX[transport]);
     this.queuedMessages++;
     if (batch.count >= this.batchMessages) this.dispatch();
     else if (!this.dispatchScheduled) {
@@ -262,31 +269,22 @@ export class PipelinePool implements IngestBackpressure {
     return total;
   }
 
-  /** Per-source stats: this thread's counts, with what every worker parsed of each source. */
+  /** Per-source stats: this thread's intake, with what every worker parsed of each source. */
   sources(): SourceStats[] {
-    const pinned = new Map(this.formatOverrides);
-    return this.accounting.list().map((stats) => {
-      const reports: SourceStats[] = [];
-      const retired = this.retiredSources.get(stats.source);
-      if (retired) reports.push(retired);
-      for (const slot of this.slots) {
-        const report = slot.sources.get(stats.source);
-        if (report) reports.push(report);
-      }
-      const copy: SourceStats = { ...stats, ...combineWorkerSources(reports) };
-      const family = pinned.get(stats.source);
-      if (family !== undefined) {
-        copy.format = family;
-        copy.confidence = 1;
-        copy.formatFrom = 'override';
-      } else if (copy.formatFrom === 'override') {
-        // Pinned before, no longer: detection decides from the next message.
-        delete copy.format;
-        delete copy.confidence;
-        delete copy.formatFrom;
-      }
-      return copy;
-    });
+    return joinSources(
+      this.intake.list(),
+      (source) => {
+        const reports: SourceOutcome[] = [];
+        const retired = this.retiredSources.get(source);
+        if (retired) reports.push(retired);
+        for (const slot of this.slots) {
+          const report = slot.sources.get(source);
+          if (report) reports.push(report);
+        }
+        return combineOutcomes(reports);
+      },
+      new Map(this.formatOverrides),
+    );
   }
 
   setPrivacy(privacy: PrivacyRecipe): void {
@@ -474,7 +472,7 @@ export class PipelinePool implements IngestBackpressure {
     if (counters.summarise) counters.summarise.heldEvents = 0;
     addCounters(this.retired, counters);
     for (const [source, stats] of dead.sources) {
-      this.retiredSources.set(source, retireSource(this.retiredSources.get(source), stats));
+      this.retiredSources.set(source, retireOutcome(this.retiredSources.get(source), stats));
     }
     dead.outstanding.length = 0;
     dead.outstandingMessages = 0;

@@ -3,9 +3,9 @@
  * crosses `postMessage`, so it is plain data: strings, numbers, arrays, typed arrays.
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
-import type { SourceStats } from '../../ingest/accounting.js';
 import type { Transport } from '../../ingest/types.js';
 import type { PrivacyRecipe } from '../../minimise/policy-config.js';
+import type { SourceOutcome } from '../outcomes.js';
 import type { PipelineCounters } from '../pipeline.js';
 
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
@@ -38,10 +38,10 @@ export type ToWorker =
   /** Hand over every open summary window (shutdown). */
   | { readonly type: 'flushAll' };
 
-/** A worker's counters and the stats of the sources that changed, as of the message carrying them. */
+/** A worker's counters and the outcomes of the sources that changed, as of the message carrying them. */
 export interface WorkerSnapshot {
   readonly counters: PipelineCounters;
-  readonly sources: readonly SourceStats[];
+  readonly sources: readonly SourceOutcome[];
 }
 
 /** Worker → main. `ready` once set up; the others carry events for the outbox, in order, and a snapshot. */

@@ -1,28 +1,25 @@
 /**
  * A parse worker: one `Pipeline` (parse → minimise → summarise) in its own thread. Batches arrive in
  * order from the main thread; each is answered with the events it produced, in order, and the
- * worker's counters. The main thread owns the sockets, the rate limits and the outbox.
+ * worker's counters and source outcomes. The main thread owns the sockets, the per-source intake and
+ * rate limits, and the outbox.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ConnectionEvent } from '../../../protocol/event.js';
-import { SourceAccounting } from '../../ingest/accounting.js';
 import { minimisePolicyFromSettings, type PrivacyRecipe } from '../../minimise/policy-config.js';
 import { FlowSummariser } from '../../summarise/summarise.js';
 import { Pipeline } from '../pipeline.js';
 import { type FromWorker, type ToWorker, TRANSPORTS, type WorkerInit } from './protocol.js';
 
 const port = parentPort;
-if (port === null) throw new Error('pipeline-pool/worker.js runs as a worker thread only');
+if (port === null) throw new Error('pipeline/pool/worker.js runs as a worker thread only');
 const init = workerData as WorkerInit;
 
 const compile = (recipe: PrivacyRecipe) => minimisePolicyFromSettings(recipe.settings, () => recipe.key);
 
 let collected: ConnectionEvent[] = [];
-// The main thread pooled sources beyond its limit already; this map only mirrors its keys.
-const accounting = new SourceAccounting({ maxMessagesPerSourcePerS: 0, maxSources: 1 << 20 });
 const pipeline = new Pipeline(
   { append: (event) => collected.push(event) },
-  accounting,
   {
     privacy: compile(init.privacy),
     ...(init.summary && { summariser: new FlowSummariser(init.summary) }),
@@ -53,8 +50,6 @@ port.on('message', (message: ToWorker) => {
           bytes.toString('utf8', start, end),
           sourceKeys[sources[i]!]!,
           TRANSPORTS[transports[i]!]!,
-          0,
-          false,
         );
         start = end;
       }

@@ -1,14 +1,19 @@
 /**
  * The agent's pipeline, in one thread or spread over parse workers (`pipelineWorkers`): one face for
- * agent.ts either way.
+ * agent.ts either way. Both start the same: the socket thread's intake counts every message per
+ * source and applies the rate limit; what it admits goes to the stages (`pipeline.ts`), here or in
+ * a worker (`pool/`).
  */
 import { availableParallelism } from 'node:os';
-import type { AgentConfig } from '../../config.js';
-import type { SourceAccounting, SourceStats } from '../../ingest/accounting.js';
-import type { IngestBackpressure, MessageHandler } from '../../ingest/types.js';
-import type { AppliedChange, CompiledSettings } from '../../settings/member-settings.js';
-import type { EventSink, PipelineCounters } from '../pipeline.js';
-import { PipelinePool } from './pool.js';
+import { performance } from 'node:perf_hooks';
+import type { AgentConfig } from '../config.js';
+import type { SourceIntake } from '../ingest/intake.js';
+import type { IngestBackpressure, MessageHandler } from '../ingest/types.js';
+import type { AppliedChange, CompiledSettings } from '../settings/member-settings.js';
+import { addCounters, copyCounters, countTurnedAway, newPipelineCounters } from './counters.js';
+import type { EventSink, PipelineCounters } from './pipeline.js';
+import { PipelinePool } from './pool/pool.js';
+import { joinSources, type SourceStats } from './sources.js';
 
 export interface AgentPipeline {
   readonly accept: MessageHandler;
@@ -37,7 +42,7 @@ export function workerCount(setting: number, cores = availableParallelism()): nu
 export async function createPipeline(
   config: Pick<AgentConfig, 'pipelineWorkers' | 'summaryWindowS' | 'summaryMaxKeys'>,
   outbox: EventSink,
-  accounting: SourceAccounting,
+  intake: SourceIntake,
   settings: CompiledSettings,
   onWorkerFailure: (error: Error, lostMessages: number) => void,
 ): Promise<AgentPipeline> {
@@ -49,29 +54,42 @@ export async function createPipeline(
   if (workers === 0) {
     // Loaded only here: with workers, the parsers live in the worker threads alone.
     const [{ Pipeline }, { FlowSummariser }] = await Promise.all([
-      import('../pipeline.js'),
-      import('../../summarise/summarise.js'),
+      import('./pipeline.js'),
+      import('../summarise/summarise.js'),
     ]);
     const pipeline = new Pipeline(
       outbox,
-      accounting,
       { privacy: settings.privacy, ...(summary && { summariser: new FlowSummariser(summary) }) },
       settings.formatOverrides,
     );
+    /** Messages the intake turned away (rate limit); the stages count the rest. */
+    const turnedAway = newPipelineCounters();
+    let pinned = settings.formatOverrides;
     return {
-      accept: (frame, source, transport, truncated) =>
-        pipeline.accept(frame.toString('utf8'), source, transport, frame.length, truncated),
-      counters: pipeline.counters,
-      sources: () => pipeline.sources(),
+      accept(frame, source, transport, truncated) {
+        const key = intake.admit(source, frame.length, truncated, performance.now());
+        if (key === undefined) countTurnedAway(turnedAway, transport, 'rateLimited');
+        else pipeline.accept(frame.toString('utf8'), key, transport);
+      },
+      get counters() {
+        return addCounters(copyCounters(pipeline.counters), turnedAway);
+      },
+      sources() {
+        const outcomes = new Map(pipeline.sources().map((o) => [o.source, o]));
+        return joinSources(intake.list(), (source) => outcomes.get(source), pinned);
+      },
       apply(change) {
         if (change.privacy) pipeline.setPrivacy(change.privacy);
-        if (change.formatOverrides) pipeline.setFormatOverrides(change.formatOverrides);
+        if (change.formatOverrides) {
+          pinned = change.formatOverrides;
+          pipeline.setFormatOverrides(change.formatOverrides);
+        }
       },
       flushAll: async () => pipeline.flushAll(),
       close: async () => pipeline.close(),
     };
   }
-  const pool = await PipelinePool.start(outbox, accounting, {
+  const pool = await PipelinePool.start(outbox, intake, {
     workers,
     privacy: settings.privacyRecipe,
     formatOverrides: settings.formatOverrides,
