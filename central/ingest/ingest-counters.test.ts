@@ -1,24 +1,6 @@
 import t from 'tap';
-import { encodeBatch } from '../../protocol/codec.js';
 import { BadBatchTracker } from './flag-device.js';
-import { LagWindow, peekBatchCreated, ThroughputWindow } from './ingest-counters.js';
-
-t.test('peekBatchCreated reads created from an encoded batch, undefined for anything else', async (t) => {
-  for (const created of [0, 23, 24, 255, 65_536, 1_764_000_000_000, Number.MAX_SAFE_INTEGER]) {
-    const payload = encodeBatch({
-      v: 1,
-      device: 'dev-a',
-      seq: 7,
-      created,
-      events: [{ vendor: 'x', action: 'deny' }],
-    });
-    t.equal(peekBatchCreated(payload), created, `created ${created}`);
-  }
-  t.equal(peekBatchCreated(new Uint8Array([])), undefined);
-  t.equal(peekBatchCreated(new Uint8Array([0xa1, 0x61, 0x76, 0x02])), undefined, 'no created key');
-  t.equal(peekBatchCreated(new Uint8Array([0x82, 0x01, 0x02])), undefined, 'not a map');
-  t.equal(peekBatchCreated(new Uint8Array([0xa2, 0x67, 0x63, 0x72])), undefined, 'truncated');
-});
+import { LagWindow, ThroughputWindow } from './ingest-counters.js';
 
 t.test('ThroughputWindow averages completed seconds of the last minute', async (t) => {
   const w = new ThroughputWindow(60);

@@ -21,7 +21,7 @@ import { parseUplinkTopic, uplinkFilterAllDevices } from '../../protocol/topics.
 import type { Database } from '../store/db.js';
 import { type BadBatchTracker, flagDevice } from './flag-device.js';
 import { handleUplinkMessage } from './handle-publish.js';
-import { type IngestCounters, type IngestWindows, peekBatchCreated } from './ingest-counters.js';
+import type { IngestCounters, IngestWindows } from './ingest-counters.js';
 
 /** Everything one ingest process shares between its connections (and the embedded broker path). */
 export interface IngestContext {
@@ -47,8 +47,7 @@ export async function ingestMessage(
   const nowMs = ctx.now?.() ?? Date.now();
   if (result.status === 'stored') {
     ctx.windows.throughput.record(result.events, nowMs);
-    const created = peekBatchCreated(message.payload);
-    if (created !== undefined) ctx.windows.lag.record(nowMs - created, nowMs);
+    ctx.windows.lag.record(nowMs - result.created, nowMs);
     return;
   }
   const deviceId = message.deviceId ?? parseUplinkTopic(message.topic)?.deviceId ?? '';

@@ -16,6 +16,7 @@ const pgUp = await postgresReachable();
 const freshDatabase = async (t: Test, engine: Engine) => (await freshDb(t, engine)).db;
 
 const RECEIVED = new Date('2025-03-01T12:00:00.000Z');
+const CREATED = RECEIVED.getTime() - 1000;
 
 const event = (overrides: Partial<ConnectionEvent> = {}): ConnectionEvent => ({
   ts: '2025-03-01T11:59:58.000+00:00',
@@ -33,7 +34,7 @@ const batch = (device: string, seq: number, events: ConnectionEvent[]): Batch =>
   v: 1,
   device,
   seq,
-  created: RECEIVED.getTime() - 1000,
+  created: CREATED,
   events,
 });
 
@@ -54,6 +55,7 @@ function suite(engine: 'pglite' | 'postgres') {
     t.same(await deliver(db, 'dev-a', encodeBatch(batch('dev-a', 1, [summary]))), {
       status: 'stored',
       events: 40,
+      created: CREATED,
     });
     const rows = await db.query<{ count: number; last_seen: Date; src_ports: number }>(
       'SELECT count, last_seen, src_ports FROM events',
@@ -86,7 +88,11 @@ function suite(engine: 'pglite' | 'postgres') {
         event({ action: 'allow', ts: 'not a time' }),
       ]),
     );
-    t.same(await deliver(db, 'dev-a', payload), { status: 'stored', events: 7 }, 'events weighted by count');
+    t.same(
+      await deliver(db, 'dev-a', payload),
+      { status: 'stored', events: 7, created: CREATED },
+      'events weighted by count',
+    );
 
     const rows = await db.query<Record<string, unknown>>(
       `SELECT * FROM events WHERE device_id = 'dev-a' ORDER BY count, action COLLATE "C"`,
@@ -142,7 +148,7 @@ function suite(engine: 'pglite' | 'postgres') {
     async (t) => {
       const db = await freshDatabase(t, engine);
       const first = encodeBatch(batch('dev-a', 1, [event(), event()]));
-      t.same(await deliver(db, 'dev-a', first), { status: 'stored', events: 2 });
+      t.same(await deliver(db, 'dev-a', first), { status: 'stored', events: 2, created: CREATED });
       const later = new Date(RECEIVED.getTime() + 60_000);
       t.same(await deliver(db, 'dev-a', first, later), { status: 'duplicate' }, 'same bytes again');
       const changed = encodeBatch(batch('dev-a', 1, [event({ action: 'allow' })]));
@@ -157,7 +163,7 @@ function suite(engine: 'pglite' | 'postgres') {
       t.same(device?.last_seen, RECEIVED, 'a duplicate does not touch the device either');
       t.same(
         await deliver(db, 'dev-b', encodeBatch(batch('dev-b', 1, [event()]))),
-        { status: 'stored', events: 1 },
+        { status: 'stored', events: 1, created: CREATED },
         'the same sequence number from another device is its own batch',
       );
       t.same(await ingestTotals(db), { batches: 2, stored: 3, quarantined: 0, devices: 2 });
@@ -166,7 +172,11 @@ function suite(engine: 'pglite' | 'postgres') {
 
   t.test(`${engine}: an empty batch is stored (it advances the sequence)`, { skip }, async (t) => {
     const db = await freshDatabase(t, engine);
-    t.same(await deliver(db, 'dev-a', encodeBatch(batch('dev-a', 3, []))), { status: 'stored', events: 0 });
+    t.same(await deliver(db, 'dev-a', encodeBatch(batch('dev-a', 3, []))), {
+      status: 'stored',
+      events: 0,
+      created: CREATED,
+    });
     t.equal(await count(db, 'SELECT count(*) AS n FROM batches'), 1);
   });
 
@@ -258,7 +268,7 @@ function suite(engine: 'pglite' | 'postgres') {
       await db.exec('ALTER TABLE devices DROP CONSTRAINT test_refuse');
       t.same(
         await deliver(db, 'dev-a', payload),
-        { status: 'stored', events: 3 },
+        { status: 'stored', events: 3, created: CREATED },
         'redelivery is not a duplicate',
       );
       t.equal(await count(db, 'SELECT count(*) AS n FROM events'), 3);
@@ -271,7 +281,11 @@ function suite(engine: 'pglite' | 'postgres') {
       event({ src_port: 1024 + (i % 60000), count: 1 + (i % 3) }),
     );
     const result = await deliver(db, 'dev-a', encodeBatch(batch('dev-a', 1, events)));
-    t.same(result, { status: 'stored', events: events.reduce((s, e) => s + (e.count ?? 1), 0) });
+    t.same(result, {
+      status: 'stored',
+      events: events.reduce((s, e) => s + (e.count ?? 1), 0),
+      created: CREATED,
+    });
     t.equal(await count(db, 'SELECT count(*) AS n FROM events'), 5000);
     t.equal(
       await count(db, 'SELECT sum(count)::int8 AS n FROM events'),

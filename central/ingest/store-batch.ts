@@ -32,7 +32,8 @@ import { batchEventCount, decodeBatch } from '../../protocol/codec.js';
 import type { Database } from '../store/db.js';
 
 export type StoreBatchResult =
-  | { readonly status: 'stored'; readonly events: number }
+  /** `created`: the batch's creation time (epoch ms, device clock), for the lag metric. */
+  | { readonly status: 'stored'; readonly events: number; readonly created: number }
   | { readonly status: 'duplicate' }
   | { readonly status: 'quarantined'; readonly reason: string };
 
@@ -67,7 +68,7 @@ export async function storeBatch(db: Database, incoming: IncomingBatch): Promise
     storeBatchParams(batch, incoming.receivedAt, rawEvents),
   );
   const stored = row?.stored === 1;
-  return stored ? { status: 'stored', events: rawEvents } : { status: 'duplicate' };
+  return stored ? { status: 'stored', events: rawEvents, created: batch.created } : { status: 'duplicate' };
 }
 
 /**
