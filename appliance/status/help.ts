@@ -3,7 +3,7 @@
  * those of current releases (pfSense CE 2.7, OPNsense 24, FortiOS 7, SFOS 20, UniFi Network 8-9,
  * RouterOS 7, ASA 9); older releases name things a little differently.
  */
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../../common/html.js';
 
 export interface SyslogTarget {
   /** How the member reaches this box (the Host of the page request), without the port. */

@@ -5,10 +5,11 @@
  * Everything that came from logs or from the network is escaped: a log line carrying `<script>`
  * shows as text.
  */
+
+import { escapeHtml } from '../../common/html.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import type { SettingsView } from '../settings/member-settings.js';
 import { renderSetupHelp, type SyslogTarget } from './help.js';
-import { escapeHtml } from './html.js';
 import type { SettingsFormState } from './settings-form.js';
 import { renderSettingsSections, SETTINGS_CSS } from './settings-page.js';
 import type { AgentStatus, PublicStatus } from './status.js';

@@ -5,6 +5,7 @@
  * written here (source addresses, audit addresses, values typed into a form) is escaped.
  */
 import { flagName } from '../../common/config.js';
+import { escapeHtml as e } from '../../common/html.js';
 import {
   ADDRESS_FIELDS,
   type AddressField,
@@ -14,7 +15,6 @@ import {
 import type { SourceStats } from '../pipeline/sources.js';
 import type { AuditEntry } from '../settings/audit.js';
 import type { MemberKey, SettingsView } from '../settings/member-settings.js';
-import { escapeHtml as e } from './html.js';
 import { FIELD_INPUT_PREFIX, type SettingsFormState } from './settings-form.js';
 
 type Policy = (typeof FIELD_POLICIES)[number];

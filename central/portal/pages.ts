@@ -10,18 +10,12 @@
  * result `#enrolled`; errors `#error`; devices `#devices` (a row per device `tr[data-device]`,
  * revoke button `.revoke`); audit `#audit`.
  */
+import { escapeHtml } from '../../common/html.js';
 import type { AuditRow } from '../provision/audit.js';
 import type { DeviceRow, MemberRow, RequestView } from '../provision/enrolment-service.js';
 import type { Officer } from '../provision/officers.js';
 
-export function esc(value: unknown): string {
-  return String(value ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+const esc = escapeHtml;
 
 export interface PageContext {
   readonly nonce: string;
