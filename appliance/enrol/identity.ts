@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserFacingError } from '../../common/errors.js';
 import { deviceIdFromCertificate } from '../../provisioning/certificate-identity.js';
 
 export interface DeviceIdentity {
@@ -9,7 +10,7 @@ export interface DeviceIdentity {
   readonly caPem: string;
 }
 
-export class IdentityError extends Error {
+export class IdentityError extends UserFacingError {
   override readonly name = 'IdentityError';
 }
 

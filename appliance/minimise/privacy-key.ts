@@ -4,6 +4,7 @@
  * pseudonym by hashing the 2^24 RFC 1918 addresses, and the same internal address at two members
  * gets unrelated pseudonyms. Losing the file only re-keys: later pseudonyms differ from earlier ones.
  */
+
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -18,11 +19,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { UserFacingError } from '../../common/errors.js';
 
 export const PRIVACY_KEY_FILE = 'privacy.key';
 export const PRIVACY_KEY_BYTES = 32;
 
-export class PrivacyKeyError extends Error {
+export class PrivacyKeyError extends UserFacingError {
   override readonly name = 'PrivacyKeyError';
 }
 

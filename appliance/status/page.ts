@@ -14,7 +14,6 @@ import type { SettingsFormState } from './settings-form.js';
 import { renderSettingsSections, SETTINGS_CSS } from './settings-page.js';
 import type { AgentStatus, PublicStatus } from './status.js';
 
-
 export type PageAccess =
   /** Signed in with the admin password: everything, and the forms that change things. */
   | 'admin'
