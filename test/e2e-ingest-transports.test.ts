@@ -65,7 +65,7 @@ interface StatusView {
 const fixture = (family: string) =>
   (
     JSON.parse(
-      readFileSync(new URL(`../appliance/parse/fixtures/${family}.jsonl`, import.meta.url), 'utf8').split(
+      readFileSync(new URL(`../appliance/parse/families/${family}.jsonl`, import.meta.url), 'utf8').split(
         '\n',
       )[0]!,
     ) as { raw: string }

@@ -160,7 +160,7 @@ function addressesIn(text: string): string[] {
   return [...found];
 }
 
-const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'fixtures');
+const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'families');
 const families = readdirSync(fixtureDir)
   .filter((f) => f.endsWith('.jsonl') && f !== 'header.jsonl')
   .sort();

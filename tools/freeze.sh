@@ -18,7 +18,7 @@ for cmd in "" run worker report device officer broker-config config; do
 done
 node "$agent" config sample >"$out/agent-config-sample.yaml" 2>&1 || true
 node "$central" config sample >"$out/central-config-sample.yaml" 2>&1 || true
-fixtures=$(find appliance/parse -name '*.jsonl' -path '*fixtures*' | sort)
+fixtures=$(find appliance/parse -name '*.jsonl' | sort)
 for f in $fixtures; do
   node "$agent" parse --input jsonl --explain <"$f" >"$out/parse-$(basename "$f" .jsonl).jsonl" 2>&1 || true
 done

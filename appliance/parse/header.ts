@@ -6,7 +6,9 @@
  * When in doubt the scanner leaves text in `msg` rather than guessing: a parser can always look at
  * the body, but text wrongly taken as a header field is lost to it.
  */
-import { epochToIso, hasAt, inferYear } from './fields.js';
+
+import { hasAt } from './kit/text.js';
+import { epochToIso, inferYear } from './kit/time.js';
 import type { SyslogMessage } from './types.js';
 
 type MutableMessage = { -readonly [K in keyof SyslogMessage]: SyslogMessage[K] };

@@ -5,7 +5,7 @@ import { FAMILIES } from './registry.js';
 
 /** The first fixture line of a family (real family parsers, documented formats). */
 function fixtureRaw(family: string): string {
-  const line = readFileSync(new URL(`./fixtures/${family}.jsonl`, import.meta.url), 'utf8').split('\n')[0]!;
+  const line = readFileSync(new URL(`./families/${family}.jsonl`, import.meta.url), 'utf8').split('\n')[0]!;
   return (JSON.parse(line) as { raw: string }).raw;
 }
 

@@ -5,11 +5,22 @@
  * a per-source override from config skips it altogether.
  */
 import type { ConnectionEvent } from '../../protocol/event.js';
-import { FAMILIES } from './families.js';
+import { FAMILY_NAMES } from './family-names.js';
 import { parseSyslogHeader } from './header.js';
 import type { ParserFamily, SyslogMessage } from './types.js';
 
-export { FAMILIES };
+/**
+ * Every parser family, in `FAMILY_NAMES` order: `families/<name>.ts` exports `family`, whose `name`
+ * must be the file's. Loaded once when this module is (a top-level await, in parallel); a missing
+ * file or a wrong name is a programmer error and stops the import.
+ */
+export const FAMILIES: readonly ParserFamily[] = await Promise.all(
+  FAMILY_NAMES.map(async (name) => {
+    const { family } = (await import(`./families/${name}.js`)) as { family?: ParserFamily };
+    if (family?.name !== name) throw new Error(`families/${name}.ts must export the family named ${name}`);
+    return family;
+  }),
+);
 
 export type MessageResult =
   | {

@@ -16,7 +16,7 @@ import type { ConnectionEvent } from '../../protocol/event.js';
 import { FIXTURE_NOW, fixtureLines } from './fixture-lines.js';
 
 function sampleEvents(count: number): ConnectionEvent[] {
-  const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'fixtures');
+  const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'families');
   const parsed: ConnectionEvent[] = [];
   for (const file of readdirSync(fixtureDir).sort()) {
     if (!file.endsWith('.jsonl') || file === 'header.jsonl') continue;

@@ -78,7 +78,7 @@ function row(label: string, linesPerS: number, tracked?: number): void {
 export default async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ms: { type: 'string', default: '1000' } } });
   const budgetMs = Number(values.ms);
-  const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'fixtures');
+  const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'families');
   const perFamily: Record<
     string,
     { lines: number; linesPerS: number; parsedPct: number; trackedLinesPerS: number }

@@ -14,10 +14,13 @@
  * LocalRemove, ForwardBlock. Everything else (logins, box services, IPS) is text that names its
  * peer in words; those lines carry no traffic decision unless they say so.
  */
-import type { Action } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, findIpv4, finish, portAfter, refuse, sum, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { findIpv4, parseIp, portAfter } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseCount, parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'barracuda_cloudgen';
 
@@ -184,7 +187,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return parseText(body, hostEnd + 1, msg);
 }
 
-export const barracuda: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Barracuda CloudGen Firewall (NextGen Firewall F-Series)'],
   detect,

@@ -3,9 +3,10 @@
  * (Palo Alto, Check Point, Fortinet, ...) detect it with a higher confidence and win; this one
  * takes the rest at a lower confidence.
  */
-import { cefIndex, cefStart, cefToDraft, parseCef } from './cef-format.js';
-import type { ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, fail, ok } from './vendor-helpers-a.js';
+
+import { cefIndex, cefStart, cefToDraft, parseCef } from '../kit/cef-format.js';
+import { type EventDraft, finishAsWritten, refuse } from '../kit/draft.js';
+import type { ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'cef';
 
@@ -19,7 +20,7 @@ function pipes(text: string, count: number): boolean {
   return true;
 }
 
-export const cef: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['ArcSight Common Event Format (CEF) from any product'],
   detect(msg: SyslogMessage): number {
@@ -31,9 +32,9 @@ export const cef: ParserFamily = {
   },
   parse(msg: SyslogMessage) {
     const rec = parseCef(msg.msg) ?? parseCef(msg.raw);
-    if (rec === undefined) return fail('not a CEF message (no CEF:Version|Vendor|Product|... header)');
+    if (rec === undefined) return refuse('not a CEF message (no CEF:Version|Vendor|Product|... header)');
     const ev: EventDraft = { vendor: NAME, action: 'other' };
     cefToDraft(rec, ev, msg.ts);
-    return ok(ev);
+    return finishAsWritten(ev);
   },
 };

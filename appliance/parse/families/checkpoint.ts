@@ -4,7 +4,9 @@
  * LEEF formats, and its key=value formats ("generic": space separated, "splunk": `|` separated).
  * Field names from Check Point's "Log Exporter" and "Log Fields" documentation.
  */
-import type { Action } from '../../protocol/event.js';
+import type { Action } from '../../../protocol/event.js';
+import { vendorAction } from '../kit/action.js';
+import { parseIp } from '../kit/address.js';
 import {
   cefStart,
   cefToDraft,
@@ -13,18 +15,13 @@ import {
   leefToDraft,
   parseCef,
   parseLeef,
-} from './cef-format.js';
-import { normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import {
-  type EventDraft,
-  epochAnyToIso,
-  fail,
-  ok,
-  parseLooseDate,
-  put,
-  vendorAction,
-} from './vendor-helpers-a.js';
+} from '../kit/cef-format.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { epochAnyToIso, parseLooseDate } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'checkpoint';
 
@@ -140,8 +137,8 @@ function fromFields(f: Map<string, string>, headerTs: string | undefined): Parse
   put(ev, 'category', category?.slice(0, 64));
   put(ev, 'severity', (f.get('severity') ?? f.get('cp_severity'))?.slice(0, 32));
   if (ev.src_ip === undefined && ev.dst_ip === undefined && f.get('action') === undefined)
-    return fail('Check Point log without src, dst or action');
-  return ok(ev);
+    return refuse('Check Point log without src, dst or action');
+  return finishAsWritten(ev);
 }
 
 function isCpHeader(vendor: string): boolean {
@@ -156,7 +153,7 @@ function isCpCef(msg: SyslogMessage): boolean {
 
 function parseCpCef(msg: SyslogMessage): ParseResult {
   const rec = parseCef(msg.msg) ?? parseCef(msg.raw);
-  if (rec === undefined) return fail('malformed Check Point CEF header');
+  if (rec === undefined) return refuse('malformed Check Point CEF header');
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   cefToDraft(rec, ev, msg.ts);
   const x = rec.ext;
@@ -170,19 +167,19 @@ function parseCpCef(msg: SyslogMessage): ParseResult {
   }
   // Check Point's CEF carries the exporter's own severity words in the header ("Unknown" when none).
   if (ev.severity === 'unknown') delete ev.severity;
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 function parseCpLeef(msg: SyslogMessage): ParseResult {
   const rec = parseLeef(msg.msg) ?? parseLeef(msg.raw);
-  if (rec === undefined) return fail('malformed Check Point LEEF header');
+  if (rec === undefined) return refuse('malformed Check Point LEEF header');
   // Check Point's LEEF keeps its own field names next to the LEEF ones.
   const fromOwn = fromFields(rec.attrs, msg.ts);
   if (fromOwn.ok) return fromOwn;
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   leefToDraft(rec, ev, msg.ts);
   ev.action = cpAction(rec.attrs.get('action') ?? rec.eventId);
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 /** The body that holds the `[key:"value"; ...]` list: structured data, the message, or the raw line. */
@@ -195,7 +192,7 @@ function bracketText(msg: SyslogMessage): string | undefined {
   return undefined;
 }
 
-export const checkpoint: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Check Point Quantum / VPN-1 & FireWall-1 (Log Exporter: syslog, CEF, LEEF, key=value)'],
   detect(msg: SyslogMessage): number {
@@ -227,6 +224,6 @@ export const checkpoint: ParserFamily = {
       const fields = parseKeyValues(body, sep);
       if (fields.size > 0) return fromFields(fields, msg.ts);
     }
-    return fail('no Check Point fields ([key:"value"], CEF, LEEF or key=value)');
+    return refuse('no Check Point fields ([key:"value"], CEF, LEEF or key=value)');
   },
 };

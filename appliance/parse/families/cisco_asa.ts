@@ -9,19 +9,14 @@
  * The Firepower `key: value` connection events (430001-430005) are parsed here too so that the
  * FTD family and an ASA-tagged line share one reading.
  */
-import type { Action } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import {
-  type Endpoint,
-  type EventDraft,
-  fail,
-  ok,
-  parseEndpoint,
-  parseLooseDate,
-  put,
-  vendorAction,
-} from './vendor-helpers-a.js';
+import type { Action } from '../../../protocol/event.js';
+import { vendorAction } from '../kit/action.js';
+import { type Endpoint, parseEndpoint, parseIp } from '../kit/address.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { parseLooseDate } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'cisco_asa';
 
@@ -731,15 +726,15 @@ export function parseCisco(msg: SyslogMessage, vendor: string): ParseResult {
   if (tag === undefined && isUntaggedVpnBody(msg.msg.trim())) {
     tag = { facility: 'ASA', level: '6', id: '000000', body: msg.msg.trim() };
   }
-  if (tag === undefined) return fail('no %ASA-/%FTD- message tag');
+  if (tag === undefined) return refuse('no %ASA-/%FTD- message tag');
   const ev: EventDraft = { vendor, action: 'other' };
   put(ev, 'ts', msg.ts);
   const reason = parseAsaBody(tag, ev);
-  if (reason !== undefined) return fail(`${tag.facility}-${tag.id}: ${reason}`);
-  return ok(ev);
+  if (reason !== undefined) return refuse(`${tag.facility}-${tag.id}: ${reason}`);
+  return finishAsWritten(ev);
 }
 
-export const ciscoAsa: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Cisco ASA', 'Cisco PIX', 'Cisco FWSM'],
   detect(msg: SyslogMessage): number {

@@ -4,12 +4,13 @@
  * 430004/430005 file and malware), and the ASA-engine messages with ASA ids and ASA bodies
  * (`%FTD-6-302013: Built inbound TCP connection ...`). Both readings live in `cisco-asa.ts`.
  */
-import { parseCisco } from './cisco-asa.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
+
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
+import { parseCisco } from './cisco_asa.js';
 
 const NAME = 'cisco_ftd';
 
-export const ciscoFtd: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Cisco Firepower Threat Defense (FTD)', 'Cisco Secure Firewall', 'Cisco Firepower NGIPS'],
   detect(msg: SyslogMessage): number {

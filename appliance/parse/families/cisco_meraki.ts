@@ -12,10 +12,16 @@
  *
  * The epoch is the event time; Meraki sends no other date.
  */
-import type { Action } from '../../protocol/event.js';
-import { epochToIso, normaliseAction, normaliseProto, parseIp, parseKeyValues, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, findIpv4, finish, hostPort, portAfter, refuse, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { normaliseAction } from '../kit/action.js';
+import { findIpv4, hostPort, parseIp, portAfter } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { epochToIso } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'cisco_meraki';
 
@@ -237,7 +243,7 @@ function parse(msg: SyslogMessage): ParseResult {
   }
 }
 
-export const meraki: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Cisco Meraki MX (flows, firewall, urls, IDS, events)'],
   detect,

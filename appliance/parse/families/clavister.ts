@@ -11,10 +11,15 @@
  * peer fields of VPN and user events (`ipaddr`, `local_ip/remote_ip`). `newconn*` are the addresses
  * after translation. `origsent/termsent` may be rendered human-readable (`4.52 K`).
  */
-import type { Action } from '../../protocol/event.js';
-import { isoFromDateTime, normaliseProto, parseIp, parseKeyValues, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, refuse, sum, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { isoFromDateTime } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'clavister';
 
@@ -115,7 +120,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return finish(NAME, draft);
 }
 
-export const clavister: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Clavister cOS Core (NetWall)'],
   detect,

@@ -11,10 +11,11 @@
  * Both usually follow the `Vigor:` tag. Vigor sends no year and often no zone: the header's time is
  * used.
  */
-import type { Action } from '../../protocol/event.js';
-import { normaliseProto } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, hostPort, refuse } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { hostPort } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { normaliseProto } from '../kit/proto.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'draytek';
 
@@ -91,7 +92,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return refuse('draytek: neither [FILTER] nor Local User line');
 }
 
-export const draytek: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['DrayTek Vigor'],
   detect,

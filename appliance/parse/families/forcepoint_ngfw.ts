@@ -6,7 +6,8 @@
  * "Log fields for CEF/LEEF export" reference. Actions: Allow, Discard, Refuse, Terminate, Permit,
  * Continue, Jump, Apply Blacklist.
  */
-import type { Action } from '../../protocol/event.js';
+import type { Action } from '../../../protocol/event.js';
+import { parseIp } from '../kit/address.js';
 import {
   cefIndex,
   cefToDraft,
@@ -15,11 +16,13 @@ import {
   leefTime,
   parseCef,
   parseLeef,
-} from './cef-format.js';
-import { normaliseProto, parseIp, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import type { EventDraft as CefDraft } from './vendor-helpers-a.js';
-import { type EventDraft, finish, isoFromMonthDayYear, refuse, text } from './vendor-helpers-b.js';
+} from '../kit/cef-format.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { isoFromMonthDayYear } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'forcepoint_ngfw';
 
@@ -76,10 +79,8 @@ function actionOf(value: string | undefined): Action {
 function parseCefForm(msg: SyslogMessage): ParseResult {
   const rec = parseCef(msg.raw);
   if (rec === undefined) return refuse('forcepoint: malformed CEF');
-  const ev: CefDraft = { vendor: NAME };
-  cefToDraft(rec, ev, undefined);
-  const draft = ev as EventDraft;
-  delete (draft as CefDraft).vendor;
+  const draft: EventDraft = {};
+  cefToDraft(rec, draft, undefined);
   // Forcepoint writes `rt` as `Mmm dd yyyy hh:mm:ss` (engine local time, no zone).
   draft.ts = isoFromMonthDayYear(rec.ext.get('rt')) ?? draft.ts ?? msg.ts;
   draft.action = actionOf(rec.ext.get('act'));
@@ -122,7 +123,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return refuse('forcepoint: neither CEF nor LEEF');
 }
 
-export const forcepoint: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Forcepoint NGFW (Stonesoft), CEF and LEEF export'],
   detect,

@@ -7,20 +7,16 @@
  * `client-rst` all describe a session the policy allowed; `deny` one it refused. NAT: `transip`/
  * `transport` are the translated source (SNAT), `tranip`/`tranport` the translated destination.
  */
-import type { Action } from '../../protocol/event.js';
-import { cefStart, cefToDraft, cefVendorProduct, parseCef } from './cef-format.js';
-import { normaliseProto, parseCount, parseIp, parseKeyValuesInto, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import {
-  type EventDraft,
-  epochAnyToIso,
-  fail,
-  ok,
-  parseLooseDate,
-  put,
-  vendorAction,
-  zoneOffset,
-} from './vendor-helpers-a.js';
+import type { Action } from '../../../protocol/event.js';
+import { vendorAction } from '../kit/action.js';
+import { parseIp } from '../kit/address.js';
+import { cefStart, cefToDraft, cefVendorProduct, parseCef } from '../kit/cef-format.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseKeyValuesInto } from '../kit/key-values.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { epochAnyToIso, parseLooseDate, zoneOffset } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'fortinet_fortigate';
 
@@ -230,7 +226,7 @@ function parseKv(msg: SyslogMessage): ParseResult {
   parseKeyValuesInto(body, kvSeparator(body), SLOTS, kv);
   const type = kv[K.type];
   if (type === undefined && kv[K.logid] === undefined && kv[K.log_id] === undefined)
-    return fail('no FortiOS type= or logid= field');
+    return refuse('no FortiOS type= or logid= field');
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   put(ev, 'ts', fortiTime(kv, msg.ts));
   // Traffic and UTM logs name srcip/dstip; VPN events remip/locip; endpoint events ip; admin
@@ -274,7 +270,7 @@ function parseKv(msg: SyslogMessage): ParseResult {
     put(ev, 'category', category?.slice(0, 64));
     put(ev, 'severity', (kv[K.severity] ?? kv[K.crlevel] ?? kv[K.level])?.slice(0, 32));
   }
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 /** FortiOS CEF prefixes its own fields with `FTNTFGT` (or `FortinetFortiGate`); 7.x also plain. */
@@ -284,7 +280,7 @@ function fortiField(x: Map<string, string>, name: string): string | undefined {
 
 function parseFortiCef(msg: SyslogMessage): ParseResult {
   const rec = parseCef(msg.msg) ?? parseCef(msg.raw);
-  if (rec === undefined) return fail('malformed Fortinet CEF header');
+  if (rec === undefined) return refuse('malformed Fortinet CEF header');
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   cefToDraft(rec, ev, msg.ts);
   const x = rec.ext;
@@ -318,7 +314,7 @@ function parseFortiCef(msg: SyslogMessage): ParseResult {
       (fortiField(x, 'severity') ?? fortiField(x, 'crlevel') ?? fortiField(x, 'level'))?.slice(0, 32),
     );
   }
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 function isFortinetCef(msg: SyslogMessage): boolean {
@@ -335,7 +331,7 @@ function hasLogId(m: string): boolean {
   return log >= 0 && (m.includes('logid=', log) || m.includes('log_id=', log));
 }
 
-export const fortigate: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Fortinet FortiGate (FortiOS)', 'FortiWiFi'],
   detect(msg: SyslogMessage): number {

@@ -12,10 +12,14 @@
  * The Junos management daemons (`mgd` UI_* events) are recognised too, so that a member's SRX is
  * identified by all of its lines; they carry no traffic decision (`other`).
  */
-import type { Action } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, refuse, sum, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'juniper_srx';
 
@@ -350,7 +354,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return refuse('juniper: no RT_FLOW/RT_SCREEN/RT_IDP tag nor junos structured data');
 }
 
-export const juniperSrx: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Juniper SRX (Junos OS RT_FLOW, RT_SCREEN, RT_IDP)'],
   detect,

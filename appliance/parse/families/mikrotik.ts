@@ -5,10 +5,13 @@
  * ICMP carries `(type T, code C)` and no ports; IPv6 addresses with ports are bracketed. RouterOS
  * logs no verdict, so the action comes from the log prefix (`other` without one).
  */
-import type { ConnectionEvent } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
+
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 import { actionFromPrefix } from './netfilter.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
 
 const NAME = 'mikrotik';
 
@@ -74,9 +77,9 @@ function detect(msg: SyslogMessage): number {
 function parse(msg: SyslogMessage): ParseResult {
   const text = msg.msg;
   const at = interfacesAt(text);
-  if (at < 0) return { ok: false, reason: 'mikrotik: no in:/out: interfaces' };
+  if (at < 0) return refuse('mikrotik: no in:/out: interfaces');
   const outAt = text.indexOf(' out:', at);
-  if (outAt < 0) return { ok: false, reason: 'mikrotik: no in:/out: interfaces' };
+  if (outAt < 0) return refuse('mikrotik: no in:/out: interfaces');
   let outEnd = text.indexOf(',', outAt);
   if (outEnd < 0) outEnd = text.length;
   const inIf = text.slice(at + 3, outAt);
@@ -115,7 +118,7 @@ function parse(msg: SyslogMessage): ParseResult {
     searchFrom = e;
   }
   const arrow = text.indexOf('->', searchFrom);
-  if (arrow < 0) return { ok: false, reason: 'mikrotik: no SRC->DST addresses' };
+  if (arrow < 0) return refuse('mikrotik: no SRC->DST addresses');
   const addrStart = text.lastIndexOf(' ', arrow) + 1;
   let addrEnd = text.indexOf(',', arrow);
   if (addrEnd < 0) addrEnd = text.length;
@@ -125,7 +128,7 @@ function parse(msg: SyslogMessage): ParseResult {
   splitAddress(text, arrow + 2, addrEnd);
   const dstIp = addrIp;
   const dstPort = addrPort;
-  if (srcIp === undefined || dstIp === undefined) return { ok: false, reason: 'mikrotik: bad addresses' };
+  if (srcIp === undefined || dstIp === undefined) return refuse('mikrotik: bad addresses');
 
   // NAT: source NAT `NAT (src->newsrc)->dst`, destination NAT `NAT src->(dst->newdst)`.
   let srcNatIp: string | undefined;
@@ -159,30 +162,30 @@ function parse(msg: SyslogMessage): ParseResult {
     bytes = parseCount(text.slice(lenAt + 6, e));
   }
 
-  const event = {} as ConnectionEvent;
-  if (msg.ts !== undefined) event.ts = msg.ts;
+  const event: EventDraft = {};
+  put(event, 'ts', msg.ts);
   event.vendor = NAME;
   event.src_ip = srcIp;
-  if (srcPort !== undefined) event.src_port = srcPort;
+  put(event, 'src_port', srcPort);
   event.dst_ip = dstIp;
-  if (dstPort !== undefined) event.dst_port = dstPort;
-  if (proto !== undefined) event.proto = proto;
+  put(event, 'dst_port', dstPort);
+  put(event, 'proto', proto);
   event.action = actionFromPrefix(prefix);
-  if (srcNatIp !== undefined) event.src_nat_ip = srcNatIp;
-  if (srcNatPort !== undefined) event.src_nat_port = srcNatPort;
-  if (dstNatIp !== undefined) event.dst_nat_ip = dstNatIp;
-  if (dstNatPort !== undefined) event.dst_nat_port = dstNatPort;
-  if (bytes !== undefined) event.bytes = bytes;
-  if (prefix !== '') event.rule = prefix;
+  put(event, 'src_nat_ip', srcNatIp);
+  put(event, 'src_nat_port', srcNatPort);
+  put(event, 'dst_nat_ip', dstNatIp);
+  put(event, 'dst_nat_port', dstNatPort);
+  put(event, 'bytes', bytes);
+  put(event, 'rule', prefix);
   if (!unknownInterface(inIf)) event.interface = inIf.slice(0, 64);
   else if (!unknownInterface(outIf)) event.interface = outIf.slice(0, 64);
   if (chain === 'input') event.direction = 'in';
   else if (chain === 'output') event.direction = 'out';
   else if (chain === 'forward') event.direction = 'forward';
-  return { ok: true, event };
+  return finishAsWritten(event);
 }
 
-export const mikrotik: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['MikroTik RouterOS firewall log'],
   detect,

@@ -5,9 +5,12 @@
  * DD-WRT, firewalld and nftables. The body format is the kernel's, so one parser covers them all; the
  * prefix (free text chosen by the rule author) carries the action and becomes `rule`.
  */
-import type { Action, ConnectionEvent } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
+import type { Action } from '../../../protocol/event.js';
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'netfilter';
 const MAX_RULE = 128;
@@ -137,7 +140,7 @@ function detect(msg: SyslogMessage): number {
 function parse(msg: SyslogMessage): ParseResult {
   const text = msg.msg;
   const start = bodyStart(text);
-  if (start < 0) return { ok: false, reason: 'netfilter: no IN=/OUT= fields' };
+  if (start < 0) return refuse('netfilter: no IN=/OUT= fields');
   const n = text.length;
   let inIf = '';
   let outIf = '';
@@ -181,33 +184,32 @@ function parse(msg: SyslogMessage): ParseResult {
   }
   const srcIp = parseIp(src);
   const dstIp = parseIp(dst);
-  if (srcIp === undefined || dstIp === undefined)
-    return { ok: false, reason: 'netfilter: no SRC/DST address' };
+  if (srcIp === undefined || dstIp === undefined) return refuse('netfilter: no SRC/DST address');
   const rule = cleanPrefix(text, start);
-  const event = {} as ConnectionEvent;
-  if (msg.ts !== undefined) event.ts = msg.ts;
+  const event: EventDraft = {};
+  put(event, 'ts', msg.ts);
   event.vendor = NAME;
   event.src_ip = srcIp;
   const srcPort = parsePort(spt);
-  if (srcPort !== undefined) event.src_port = srcPort;
+  put(event, 'src_port', srcPort);
   event.dst_ip = dstIp;
   const dstPort = parsePort(dpt);
-  if (dstPort !== undefined) event.dst_port = dstPort;
+  put(event, 'dst_port', dstPort);
   const p = normaliseProto(proto);
-  if (p !== undefined) event.proto = p;
+  put(event, 'proto', p);
   event.action = actionFromPrefix(rule);
   const bytes = parseCount(len);
-  if (bytes !== undefined) event.bytes = bytes;
-  if (rule !== '') event.rule = rule;
+  put(event, 'bytes', bytes);
+  put(event, 'rule', rule);
   if (inIf !== '') event.interface = inIf.slice(0, 64);
   else if (outIf !== '') event.interface = outIf.slice(0, 64);
   if (inIf !== '' && outIf !== '') event.direction = 'forward';
   else if (inIf !== '') event.direction = 'in';
   else if (outIf !== '') event.direction = 'out';
-  return { ok: true, event };
+  return finishAsWritten(event);
 }
 
-export const netfilter: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: [
     'Linux iptables/ip6tables LOG',

@@ -3,7 +3,9 @@
  * "Syslog Field Descriptions" for PAN-OS 10.x/11.x, which keep the positions of earlier releases
  * and only append fields), and the CEF and LEEF forms of the same logs.
  */
-import type { Action } from '../../protocol/event.js';
+import type { Action } from '../../../protocol/event.js';
+import { vendorAction } from '../kit/action.js';
+import { parseIp } from '../kit/address.js';
 import {
   cefStart,
   cefToDraft,
@@ -13,18 +15,13 @@ import {
   leefToDraft,
   parseCef,
   parseLeef,
-} from './cef-format.js';
-import { normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import {
-  type EventDraft,
-  fail,
-  ok,
-  parseLooseDate,
-  put,
-  splitCsv,
-  vendorAction,
-} from './vendor-helpers-a.js';
+} from '../kit/cef-format.js';
+import { splitCsv } from '../kit/csv.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { parseLooseDate } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'panw';
 
@@ -160,7 +157,7 @@ const SYSTEM_DST_MARKERS = ['server address ', 'connected to server ', 'server '
 function parseCsvLog(text: string, headerTs: string | undefined): ParseResult {
   const fields = splitCsv(text);
   const ti = typeIndex(fields);
-  if (ti < 0) return fail('no known log type field in PAN-OS CSV');
+  if (ti < 0) return refuse('no known log type field in PAN-OS CSV');
   const base = ti - F.type;
   const f = (i: number): string | undefined => fields[base + i];
   const type = fields[ti]!;
@@ -187,9 +184,9 @@ function parseCsvLog(text: string, headerTs: string | undefined): ParseResult {
         put(ev, 'dst_port', parsePort(f(15)));
       }
     }
-    return ok(ev);
+    return finishAsWritten(ev);
   }
-  if (fields.length < base + F.action + 1) return fail(`PAN-OS ${type} log too short`);
+  if (fields.length < base + F.action + 1) return refuse(`PAN-OS ${type} log too short`);
   put(ev, 'src_ip', parseIp(f(F.src)));
   put(ev, 'dst_ip', parseIp(f(F.dst)));
   put(ev, 'proto', normaliseProto(f(F.proto)));
@@ -217,7 +214,7 @@ function parseCsvLog(text: string, headerTs: string | undefined): ParseResult {
     const to = f(F.toZone);
     if (from && to) put(ev, 'direction', `${from}->${to}`.slice(0, 64));
   }
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 function isPanCef(text: string): boolean {
@@ -227,7 +224,7 @@ function isPanCef(text: string): boolean {
 
 function parsePanCef(msg: SyslogMessage): ParseResult {
   const rec = parseCef(msg.msg) ?? parseCef(msg.raw);
-  if (rec === undefined) return fail('malformed PAN-OS CEF header');
+  if (rec === undefined) return refuse('malformed PAN-OS CEF header');
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   cefToDraft(rec, ev, msg.ts);
   const act = rec.ext.get('act');
@@ -240,12 +237,12 @@ function parsePanCef(msg: SyslogMessage): ParseResult {
   const from = labelled(rec.ext, ['source zone', 'fromzone']);
   const to = labelled(rec.ext, ['destination zone', 'tozone']);
   if (from && to) put(ev, 'direction', `${from}->${to}`.slice(0, 64));
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 function parsePanLeef(msg: SyslogMessage): ParseResult {
   const rec = parseLeef(msg.msg) ?? parseLeef(msg.raw);
-  if (rec === undefined) return fail('malformed PAN-OS LEEF header');
+  if (rec === undefined) return refuse('malformed PAN-OS LEEF header');
   const ev: EventDraft = { vendor: NAME, action: 'other' };
   leefToDraft(rec, ev, msg.ts);
   ev.action = panAction(rec.attrs.get('action') ?? rec.eventId);
@@ -253,7 +250,7 @@ function parsePanLeef(msg: SyslogMessage): ParseResult {
   const from = rec.attrs.get('SourceZone');
   const to = rec.attrs.get('DestinationZone');
   if (from && to) put(ev, 'direction', `${from}->${to}`.slice(0, 64));
-  return ok(ev);
+  return finishAsWritten(ev);
 }
 
 const DETECT_TYPES: ReadonlySet<string> = new Set(
@@ -285,7 +282,7 @@ function csvTypeScore(m: string): number {
   return other ? 0.7 : 0;
 }
 
-export const panos: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Palo Alto Networks PAN-OS (PA-series, VM-series, Prisma Access)'],
   detect(msg: SyslogMessage): number {

@@ -10,9 +10,13 @@
  * relays put it in front of the line; the parser anchors on `action,direction,ipversion` so both
  * layouts parse.
  */
-import type { Action, ConnectionEvent } from '../../protocol/event.js';
-import { hasAt, normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
+import type { Action } from '../../../protocol/event.js';
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { parseCount, parsePort } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { hasAt } from '../kit/text.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'pfsense';
 
@@ -111,20 +115,18 @@ function parse(msg: SyslogMessage): ParseResult {
     }
   }
   if (base < 0) {
-    return {
-      ok: false,
-      reason:
-        count === 1
-          ? 'pfsense: not a filterlog line'
-          : count < 9
-            ? 'pfsense: truncated line'
-            : 'pfsense: no action,direction,ipversion fields',
-    };
+    return refuse(
+      count === 1
+        ? 'pfsense: not a filterlog line'
+        : count < 9
+          ? 'pfsense: truncated line'
+          : 'pfsense: no action,direction,ipversion fields',
+    );
   }
   // Field offsets differ by IP version; everything is then found relative to the source address:
   // length just before it, protocol id and text (in either order) before that.
   let srcAt = base + (fieldIs(base + 8, '6') ? 15 : 18);
-  if (count <= srcAt + 1) return { ok: false, reason: 'pfsense: truncated line' };
+  if (count <= srcAt + 1) return refuse('pfsense: truncated line');
   let srcIp = parseIp(field(srcAt));
   let dstIp = parseIp(field(srcAt + 1));
   if (srcIp === undefined || dstIp === undefined) {
@@ -139,7 +141,7 @@ function parse(msg: SyslogMessage): ParseResult {
         break;
       }
     }
-    if (srcIp === undefined || dstIp === undefined) return { ok: false, reason: 'pfsense: bad addresses' };
+    if (srcIp === undefined || dstIp === undefined) return refuse('pfsense: bad addresses');
   }
   const dstAt = srcAt + 1;
   const lengthAt = srcAt - 1;
@@ -152,31 +154,30 @@ function parse(msg: SyslogMessage): ParseResult {
   if (proto === 'tcp' || proto === 'udp') {
     srcPort = parsePort(field(dstAt + 1));
     dstPort = parsePort(field(dstAt + 2));
-    if (srcPort === undefined || dstPort === undefined)
-      return { ok: false, reason: 'pfsense: truncated line' };
+    if (srcPort === undefined || dstPort === undefined) return refuse('pfsense: truncated line');
   }
   const tracker = field(base + 3) ?? '';
   const rule = base === 1 ? (field(0) ?? '') : tracker !== '' ? tracker : (field(base) ?? '');
   const iface = field(base + 4) ?? '';
 
-  const event = {} as ConnectionEvent;
-  if (msg.ts !== undefined) event.ts = msg.ts;
+  const event: EventDraft = {};
+  put(event, 'ts', msg.ts);
   event.vendor = NAME;
   event.src_ip = srcIp;
-  if (srcPort !== undefined) event.src_port = srcPort;
+  put(event, 'src_port', srcPort);
   event.dst_ip = dstIp;
-  if (dstPort !== undefined) event.dst_port = dstPort;
-  if (proto !== undefined) event.proto = proto;
+  put(event, 'dst_port', dstPort);
+  put(event, 'proto', proto);
   event.action = actionAt(base + 6) ?? 'other';
   const bytes = parseCount(field(lengthAt));
-  if (bytes !== undefined) event.bytes = bytes;
-  if (rule !== '') event.rule = rule.slice(0, 128);
-  if (iface !== '') event.interface = iface.slice(0, 64);
+  put(event, 'bytes', bytes);
+  put(event, 'rule', rule.slice(0, 128));
+  put(event, 'interface', iface.slice(0, 64));
   event.direction = fieldIs(base + 7, 'in') ? 'in' : 'out';
-  return { ok: true, event };
+  return finishAsWritten(event);
 }
 
-export const pfsense: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['pfSense', 'OPNsense'],
   detect,

@@ -4,11 +4,16 @@
  * ArcSight CEF form (`CEF:0|SonicWall|...|m|msg|pri|src= spt= dst= dpt= proto=tcp/https ...`).
  */
 
-import type { Action } from '../../protocol/event.js';
-import { cefIndex, cefTime, parseCef } from './cef-format.js';
-import { isoFromDateTime, normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, hostPort, refuse, splitAddress, sum, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { hostPort, parseIp, splitAddress } from '../kit/address.js';
+import { cefIndex, cefTime, parseCef } from '../kit/cef-format.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { isoFromDateTime } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'sonicwall_firewall';
 
@@ -140,7 +145,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return parseNative(msg.raw.slice(at), msg);
 }
 
-export const sonicwall: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['SonicWall SonicOS (TZ, NSa, NSsp)'],
   detect,

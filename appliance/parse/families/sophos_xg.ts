@@ -8,17 +8,16 @@
  * sys="SecureNet" sub="packetfilter" name="Packet dropped" action="drop" fwrule= initf= srcip= dstip=
  * proto="17" srcport= dstport=`.
  */
-import {
-  isoFromDateTime,
-  normaliseAction,
-  normaliseProto,
-  parseCount,
-  parseIp,
-  parseKeyValues,
-  parsePort,
-} from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, localIso, refuse, sum, text, zoneOffset } from './vendor-helpers-b.js';
+
+import { normaliseAction } from '../kit/action.js';
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { isoFromDateTime, localIso, zoneOffset } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'sophos_xg';
 
@@ -140,7 +139,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return refuse('sophos: neither SFOS log_type= nor UTM id=/sys=/sub= fields');
 }
 
-export const sophos: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Sophos Firewall (XG, SFOS)', 'Sophos UTM (ASG)'],
   detect,

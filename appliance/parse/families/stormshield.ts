@@ -7,10 +7,15 @@
  * (destination before translation), `sent/rcvd` bytes, `ruleid/rulename`, `srcif/srcifname`.
  * `time` is local time; `tz` is that time's offset from UTC.
  */
-import type { Action } from '../../protocol/event.js';
-import { isoFromDateTime, normaliseProto, parseCount, parseIp, parseKeyValues, parsePort } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, refuse, sum, text, zoneOffset } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { parseIp } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { isoFromDateTime, zoneOffset } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'stormshield';
 
@@ -88,7 +93,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return finish(NAME, draft);
 }
 
-export const stormshield: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Stormshield Network Security (SNS)'],
   detect,

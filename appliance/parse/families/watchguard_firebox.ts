@@ -9,20 +9,17 @@
  *   (rsyslog may render the tab as `#011`, and some relays cut the leading `LEEF:`).
  * - ArcSight CEF: `CEF:0|WatchGuard|XTM|VER|MSGID|NAME|SEV|` with standard extension keys.
  */
-import type { Action } from '../../protocol/event.js';
-import { cefIndex, cefToDraft, leefTime, parseCef } from './cef-format.js';
-import {
-  isoFromDateTime,
-  normaliseAction,
-  normaliseProto,
-  parseCount,
-  parseIp,
-  parseKeyValues,
-  parsePort,
-} from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import type { EventDraft as CefDraft } from './vendor-helpers-a.js';
-import { type EventDraft, findIpv4, finish, portAfter, refuse, sum, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { normaliseAction } from '../kit/action.js';
+import { findIpv4, parseIp, portAfter } from '../kit/address.js';
+import { cefIndex, cefToDraft, leefTime, parseCef } from '../kit/cef-format.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, parsePort, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import { isoFromDateTime } from '../kit/time.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'watchguard_firebox';
 
@@ -188,11 +185,9 @@ function parseLeefForm(s: string, start: number, msg: SyslogMessage): ParseResul
 function parseCefForm(msg: SyslogMessage): ParseResult {
   const rec = parseCef(msg.raw);
   if (rec === undefined) return refuse('watchguard: malformed CEF');
-  const ev: CefDraft = { vendor: NAME };
-  cefToDraft(rec, ev, msg.ts);
-  const draft = ev as EventDraft;
+  const draft: EventDraft = {};
+  cefToDraft(rec, draft, msg.ts);
   draft.action ??= 'other';
-  delete (draft as CefDraft).vendor;
   return finish(NAME, draft);
 }
 
@@ -205,7 +200,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return refuse('watchguard: no msg_id, LEEF or CEF header');
 }
 
-export const watchguard: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['WatchGuard Firebox (Fireware OS; syslog, LEEF and CEF formats)'],
   detect,

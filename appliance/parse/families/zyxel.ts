@@ -5,10 +5,14 @@
  * `cat` tells what the line is (Security Policy Control, Firewall, Traffic Log, IDP, ...); the
  * decision is in `msg`/`note` (`Match default rule, DROP`, `ACCESS BLOCK`, `ACCESS FORWARD`...).
  */
-import type { Action } from '../../protocol/event.js';
-import { normaliseProto, parseCount, parseKeyValues } from './fields.js';
-import type { ParseResult, ParserFamily, SyslogMessage } from './types.js';
-import { type EventDraft, finish, hostPort, refuse, sum, text } from './vendor-helpers-b.js';
+import type { Action } from '../../../protocol/event.js';
+import { hostPort } from '../kit/address.js';
+import { type EventDraft, finish, refuse } from '../kit/draft.js';
+import { parseKeyValues } from '../kit/key-values.js';
+import { parseCount, sum } from '../kit/number.js';
+import { normaliseProto } from '../kit/proto.js';
+import { text } from '../kit/text.js';
+import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
 
 const NAME = 'zyxel';
 
@@ -67,7 +71,7 @@ function parse(msg: SyslogMessage): ParseResult {
   return finish(NAME, draft);
 }
 
-export const zyxel: ParserFamily = {
+export const family: ParserFamily = {
   name: NAME,
   products: ['Zyxel USG, ZyWALL, ATP, USG FLEX (ZLD)'],
   detect,

@@ -10,9 +10,13 @@
  * tab-separated `key=value`) and 2.0 (a sixth header field names the delimiter: one character or
  * `xHH`/`0xHH`).
  */
-import type { Action } from '../../protocol/event.js';
-import { epochToIso, normaliseProto, parseCount, parseIp, parsePort } from './fields.js';
-import { type EventDraft, parseLooseDate, put, vendorAction } from './vendor-helpers-a.js';
+import type { Action } from '../../../protocol/event.js';
+import { vendorAction } from './action.js';
+import { parseIp } from './address.js';
+import { type EventDraft, put } from './draft.js';
+import { parseCount, parsePort } from './number.js';
+import { normaliseProto } from './proto.js';
+import { epochToIso, parseLooseDate } from './time.js';
 
 export interface CefRecord {
   readonly version: string;
