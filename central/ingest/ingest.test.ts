@@ -2,13 +2,19 @@ import t from 'tap';
 import { createLogger } from '../../common/logger.js';
 import type { Metric } from '../../common/metrics.js';
 import type { Batch } from '../../protocol/batch.js';
-import { COMPRESSED_MARKER, compressBatchPayload, encodeBatch } from '../../protocol/codec.js';
+import {
+  COMPRESSED_MARKER,
+  compressBatchPayload,
+  encodeBatch,
+  encodeLossRecord,
+} from '../../protocol/codec.js';
 import { uplinkTopic } from '../../protocol/topics.js';
 import { freshDatabase } from '../../test/support/test-databases.js';
 import { workerMetrics } from '../portal/metrics.js';
 import { BadBatchTracker } from './flag-device.js';
+import { INGESTED_KINDS } from './handlers/index.js';
+import { type IngestContext, ingestMessage } from './ingest.js';
 import { newIngestCounters, newIngestWindows } from './ingest-counters.js';
-import { type IngestContext, ingestMessage } from './mqtt-worker.js';
 
 const DEVICE = 'dev-lag';
 const CREATED = Date.UTC(2025, 2, 1, 12, 0, 0);
@@ -39,17 +45,19 @@ const lagSeconds = (ctx: IngestContext, nowMs: number): Metric['samples'] => {
   return metric.samples;
 };
 
+const context = (db: IngestContext['db'], now: () => number = Date.now): IngestContext => ({
+  db,
+  counters: newIngestCounters(),
+  windows: newIngestWindows(),
+  badBatches: new BadBatchTracker({ threshold: 3, windowMs: 60_000 }),
+  logger: createLogger('test', 'silent'),
+  now,
+});
+
 t.test('the lag metric sees every stored batch, compressed (the uplink default) or plain', async (t) => {
   const { db } = await freshDatabase(t, 'pglite');
   let nowMs = CREATED + 2_500;
-  const ctx: IngestContext = {
-    db,
-    counters: newIngestCounters(),
-    windows: newIngestWindows(),
-    badBatches: new BadBatchTracker({ threshold: 3, windowMs: 60_000 }),
-    logger: createLogger('test', 'silent'),
-    now: () => nowMs,
-  };
+  const ctx = context(db, () => nowMs);
   t.same(lagSeconds(ctx, nowMs), [], 'no samples before any batch');
 
   // What the appliance's outbox sends by default: CBOR, then brotli when that pays.
@@ -84,4 +92,59 @@ t.test('the lag metric sees every stored batch, compressed (the uplink default) 
     [2.5, 4, 4],
     'and no lag sample',
   );
+});
+
+t.test('one entry dispatches by the topic kind; quarantines are counted for every kind', async (t) => {
+  const { db } = await freshDatabase(t, 'pglite');
+  const ctx = context(db);
+  const lossRecord = (device: string) =>
+    encodeLossRecord({
+      v: 1,
+      device,
+      reason: 'evicted: outbox full',
+      events: 10,
+      batches: 1,
+      first_seq: 1,
+      last_seq: 1,
+      first_ts: CREATED,
+      last_ts: CREATED,
+    });
+  await ingestMessage(ctx, { topic: uplinkTopic(DEVICE, 'loss'), payload: lossRecord(DEVICE) });
+  const [row] = await db.query<{ count: number }>('SELECT count FROM loss_records WHERE device_id = $1', [
+    DEVICE,
+  ]);
+  t.equal(row?.count, 10, 'a loss record is stored');
+  t.equal(ctx.counters.batches, 0, 'and is not counted as an events batch');
+
+  await ingestMessage(ctx, { topic: uplinkTopic(DEVICE, 'health'), payload: new Uint8Array([1]) });
+  await ingestMessage(ctx, { topic: 'not/an/uplink', payload: new Uint8Array([1]) });
+  t.same(ctx.counters, newIngestCounters(), 'kinds without a handler and foreign topics are ignored');
+  t.same(INGESTED_KINDS, ['events', 'loss'], 'the external-broker worker subscribes to these kinds');
+
+  // The embedded broker passes the authenticated identity; a payload naming another device is refused.
+  const other = encodeBatch({ ...batch(1, 1), device: 'dev-other' });
+  for (let i = 0; i < 3; i++)
+    await ingestMessage(ctx, { topic: uplinkTopic(DEVICE, 'events'), payload: other, deviceId: DEVICE });
+  await ingestMessage(ctx, { topic: uplinkTopic(DEVICE, 'loss'), payload: lossRecord('dev-other') });
+  t.equal(ctx.counters.quarantined, 4, 'bad batches and bad loss records are quarantined');
+  t.same(ctx.counters.quarantinedByReason, { 'device mismatch': 3, 'loss: device mismatch': 1 });
+  t.equal(ctx.counters.devicesFlagged, 1, 'three bad batches flag the device');
+  const [device] = await db.query<{ flagged: boolean }>('SELECT flagged FROM devices WHERE device_id = $1', [
+    DEVICE,
+  ]);
+  t.equal(device?.flagged, true);
+
+  const down = Object.assign(Object.create(db) as IngestContext['db'], {
+    query: async () => {
+      throw new Error('database down');
+    },
+  });
+  await t.rejects(
+    ingestMessage(
+      { ...ctx, db: down },
+      { topic: uplinkTopic(DEVICE, 'events'), payload: encodeBatch(batch(9, 1)) },
+    ),
+    'a database error rejects, so the message is not acknowledged',
+  );
+  t.equal(ctx.counters.storeErrors, 1, 'and is counted');
 });

@@ -1,8 +1,9 @@
 /**
- * An ingest worker for an external broker (Mosquitto, or any MQTT v5 cluster): joins a shared
- * subscription on every device's events topic and acknowledges each message only after it is
- * committed to the database, so a worker killed mid-batch loses nothing (the broker redelivers and
- * the unique (device, seq) absorbs the repeat).
+ * The external-broker client: an ingest worker for Mosquitto (or any MQTT v5 cluster). It joins a
+ * shared subscription on every device's uplink topics of the kinds ingest handles and hands each
+ * message to ingest.ts (the same entry the embedded broker uses), acknowledging it only after it is
+ * committed, so a worker killed mid-batch loses nothing (the broker redelivers and the unique
+ * (device, seq) absorbs the repeat).
  *
  * mqtt.js hands a connection's publishes to `handleMessage` one at a time and sends the PUBACK when
  * it calls back, so one connection stores one batch at a time. A worker therefore opens
@@ -16,55 +17,9 @@
  * drains what is queued for it, then ends its sessions. See docs/DEPLOY.md.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../../common/logger.js';
-import { parseUplinkTopic, uplinkFilterAllDevices } from '../../protocol/topics.js';
-import type { Database } from '../store/db.js';
-import { type BadBatchTracker, flagDevice } from './flag-device.js';
-import { handleUplinkMessage } from './handle-publish.js';
-import type { IngestCounters, IngestWindows } from './ingest-counters.js';
-
-/** Everything one ingest process shares between its connections (and the embedded broker path). */
-export interface IngestContext {
-  readonly db: Database;
-  readonly counters: IngestCounters;
-  readonly windows: IngestWindows;
-  readonly badBatches: BadBatchTracker;
-  readonly logger: Logger;
-  readonly now?: () => number;
-}
-
-/**
- * Stores one uplink message and does the accounting around it: throughput and lag for stored
- * batches; for quarantined ones, the per-device count that flags a device that keeps sending bad
- * batches. Rejects only when the batch was not committed (the caller must not acknowledge).
- */
-export async function ingestMessage(
-  ctx: IngestContext,
-  message: { topic: string; payload: Uint8Array; deviceId?: string },
-): Promise<void> {
-  const result = await handleUplinkMessage(ctx.db, ctx.counters, message);
-  if (result === undefined || result.status === 'duplicate') return;
-  const nowMs = ctx.now?.() ?? Date.now();
-  if (result.status === 'stored') {
-    ctx.windows.throughput.record(result.events, nowMs);
-    ctx.windows.lag.record(nowMs - result.created, nowMs);
-    return;
-  }
-  const deviceId = message.deviceId ?? parseUplinkTopic(message.topic)?.deviceId ?? '';
-  if (!ctx.badBatches.record(deviceId, nowMs)) return;
-  try {
-    // The quarantine is committed whatever happens here: a failed UPDATE is counted and retried at
-    // the device's next bad batch, never a reason to withhold the acknowledgement.
-    if (await flagDevice(ctx.db, deviceId)) {
-      ctx.counters.devicesFlagged++;
-      ctx.logger.warn({ deviceId, reason: result.reason }, 'device flagged: it keeps sending bad batches');
-    }
-    ctx.badBatches.markFlagged(deviceId);
-  } catch (err) {
-    ctx.counters.flagErrors++;
-    ctx.logger.error({ err, deviceId }, 'could not flag device');
-  }
-}
+import { uplinkFilterAllDevices } from '../../protocol/topics.js';
+import { INGESTED_KINDS } from './handlers/index.js';
+import { type IngestContext, ingestMessage } from './ingest.js';
 
 export interface MqttWorkerOptions {
   readonly url: string;
@@ -92,10 +47,9 @@ export interface MqttWorker {
 }
 
 export async function startMqttWorker(options: MqttWorkerOptions): Promise<MqttWorker> {
-  // Events and loss records: a loss record never acknowledged would be resent by the device forever.
-  const filters = (['events', 'loss'] as const).map(
-    (kind) => `$share/${options.group}/${uplinkFilterAllDevices(kind)}`,
-  );
+  // Every kind ingest handles (events, loss records, ...): one never acknowledged would be resent by
+  // the device forever.
+  const filters = INGESTED_KINDS.map((kind) => `$share/${options.group}/${uplinkFilterAllDevices(kind)}`);
   const n = Math.max(1, options.connections ?? 1);
   const clientIds = Array.from({ length: n }, (_, i) =>
     n === 1 ? options.clientId : `${options.clientId}-${i}`,

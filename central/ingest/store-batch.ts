@@ -37,7 +37,8 @@ export type StoreBatchResult =
   | { readonly status: 'duplicate' }
   | { readonly status: 'quarantined'; readonly reason: string };
 
-export interface IncomingBatch {
+/** An uplink message as received: the same shape for every kind (events, loss, ...). */
+export interface IncomingUplink {
   /** The authenticated identity: from the certificate or the topic the broker allowed. */
   readonly deviceId: string;
   readonly topic: string;
@@ -53,7 +54,7 @@ export const QUARANTINE_SAMPLE_BYTES = 256;
 const MIN_TS_MS = 0;
 const MAX_TS_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-export async function storeBatch(db: Database, incoming: IncomingBatch): Promise<StoreBatchResult> {
+export async function storeBatch(db: Database, incoming: IncomingUplink): Promise<StoreBatchResult> {
   const decoded = decodeBatch(incoming.payload);
   if (!decoded.ok) return quarantine(db, incoming, decoded.reason);
   const batch = decoded.batch;
@@ -205,7 +206,7 @@ SELECT count(*)::int AS stored FROM batch`;
  */
 export async function quarantine(
   db: Database,
-  incoming: IncomingBatch,
+  incoming: IncomingUplink,
   reason: string,
 ): Promise<{ readonly status: 'quarantined'; readonly reason: string }> {
   // Reasons and topics end up in text columns: a NUL would make the insert fail on every delivery.

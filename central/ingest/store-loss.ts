@@ -14,7 +14,7 @@
  */
 import { decodeLossRecord } from '../../protocol/codec.js';
 import type { Database } from '../store/db.js';
-import { type IncomingBatch, quarantine } from './store-batch.js';
+import { type IncomingUplink, quarantine } from './store-batch.js';
 
 export type StoreLossResult =
   | { readonly status: 'stored'; readonly events: number }
@@ -22,13 +22,10 @@ export type StoreLossResult =
   | { readonly status: 'duplicate' }
   | { readonly status: 'quarantined'; readonly reason: string };
 
-/** An uplink message as received: the same shape for every kind. */
-export type IncomingLoss = IncomingBatch;
-
 const MAX_TS_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const time = (ms: number): Date | null => (ms > 0 && ms <= MAX_TS_MS ? new Date(ms) : null);
 
-export async function storeLossRecord(db: Database, incoming: IncomingLoss): Promise<StoreLossResult> {
+export async function storeLossRecord(db: Database, incoming: IncomingUplink): Promise<StoreLossResult> {
   const decoded = decodeLossRecord(incoming.payload);
   if (!decoded.ok) return quarantine(db, incoming, `loss: ${decoded.reason}`);
   const r = decoded.record;

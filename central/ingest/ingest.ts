@@ -1,0 +1,96 @@
+/**
+ * The one entry for every uplink message, whichever broker it came through: the embedded Aedes
+ * broker (central.ts, before it acknowledges the device) or an external broker's shared
+ * subscription (mqtt-worker.ts, before it acknowledges the broker).
+ *
+ * The topic is parsed once, here; the handler for its kind (handlers/, one file per kind) stores
+ * the payload and keeps that kind's own counters. What every kind shares is done here: database
+ * errors are counted and rethrown (nothing was committed, so the caller must not acknowledge and
+ * the message comes again); quarantines are counted by reason; a device that keeps sending bad
+ * messages is flagged.
+ */
+import type { Logger } from '../../common/logger.js';
+import { parseUplinkTopic } from '../../protocol/topics.js';
+import type { Database } from '../store/db.js';
+import { type BadBatchTracker, flagDevice } from './flag-device.js';
+import { UPLINK_HANDLERS, type UplinkOutcome } from './handlers/index.js';
+import type { IngestCounters, IngestWindows } from './ingest-counters.js';
+import type { IncomingUplink } from './store-batch.js';
+
+/** Everything one ingest process shares between its broker connections. */
+export interface IngestContext {
+  readonly db: Database;
+  readonly counters: IngestCounters;
+  readonly windows: IngestWindows;
+  readonly badBatches: BadBatchTracker;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** A publish as the broker hands it over. */
+export interface UplinkPublish {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  /** The identity the broker authenticated (embedded broker); otherwise the topic's device id. */
+  readonly deviceId?: string;
+}
+
+/**
+ * Handles one uplink message. Resolves once it is committed, or quarantined, or of a kind central
+ * does not ingest yet (ignored); rejects only when nothing was committed.
+ */
+export async function ingestMessage(ctx: IngestContext, publish: UplinkPublish): Promise<void> {
+  const topic = parseUplinkTopic(publish.topic);
+  if (topic === undefined) return;
+  const handler = UPLINK_HANDLERS[topic.kind];
+  if (handler === undefined) return; // alerts, health: their handlers come with their issues
+  const message: IncomingUplink = {
+    deviceId: publish.deviceId ?? topic.deviceId,
+    topic: publish.topic,
+    payload: publish.payload,
+    receivedAt: new Date(),
+  };
+  let outcome: UplinkOutcome;
+  try {
+    outcome = await handler.handle(ctx, message);
+  } catch (err) {
+    ctx.counters.storeErrors++;
+    throw err;
+  }
+  if (outcome.status !== 'quarantined') return;
+  countQuarantine(ctx.counters, outcome.reason);
+  if (handler.flagsDevice) await flagIfRepeated(ctx, message.deviceId, outcome.reason);
+}
+
+function countQuarantine(counters: IngestCounters, reason: string): void {
+  counters.quarantined++;
+  const label = reasonLabel(reason);
+  const known = label in counters.quarantinedByReason;
+  // Reasons become metric labels: bound their number whatever a hostile device sends.
+  const key = known || Object.keys(counters.quarantinedByReason).length < 64 ? label : 'other';
+  counters.quarantinedByReason[key] = (counters.quarantinedByReason[key] ?? 0) + 1;
+}
+
+/** `schema: /events/3/src_port ...` → `schema: /events/N/src_port`: one label per kind of fault. */
+function reasonLabel(reason: string): string {
+  const firstWords = reason.replace(/\/\d+(?=\/|\s|$)/g, '/N');
+  const cut = firstWords.search(/ (Expected|Unexpected|must) /);
+  return (cut > 0 ? firstWords.slice(0, cut) : firstWords).slice(0, 80);
+}
+
+/** Counts the quarantine against the device and flags it at the threshold (flag-device.ts). */
+async function flagIfRepeated(ctx: IngestContext, deviceId: string, reason: string): Promise<void> {
+  if (!ctx.badBatches.record(deviceId, ctx.now?.() ?? Date.now())) return;
+  try {
+    // The quarantine is committed whatever happens here: a failed UPDATE is counted and retried at
+    // the device's next bad batch, never a reason to withhold the acknowledgement.
+    if (await flagDevice(ctx.db, deviceId)) {
+      ctx.counters.devicesFlagged++;
+      ctx.logger.warn({ deviceId, reason }, 'device flagged: it keeps sending bad batches');
+    }
+    ctx.badBatches.markFlagged(deviceId);
+  } catch (err) {
+    ctx.counters.flagErrors++;
+    ctx.logger.error({ err, deviceId }, 'could not flag device');
+  }
+}
