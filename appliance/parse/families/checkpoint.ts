@@ -18,7 +18,7 @@ import {
 } from '../kit/cef-format.js';
 import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
 import { parseKeyValues } from '../kit/key-values.js';
-import { parseCount, parsePort } from '../kit/number.js';
+import { parseCount, parsePort, sumCounts } from '../kit/number.js';
 import { normaliseProto } from '../kit/proto.js';
 import { epochAnyToIso, parseLooseDate } from '../kit/time.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
@@ -84,14 +84,6 @@ export function parseBracketFields(text: string): Map<string, string> {
     if (key.length > 0) out.set(key, value);
   }
   return out;
-}
-
-function sumCounts(a: string | undefined, b: string | undefined): number | undefined {
-  const x = parseCount(a);
-  const y = parseCount(b);
-  if (x === undefined) return y;
-  if (y === undefined) return x;
-  return x + y;
 }
 
 /** Check Point's `time` field: epoch seconds, or a date text in some exporter versions. */

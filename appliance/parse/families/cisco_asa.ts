@@ -13,7 +13,7 @@ import type { Action } from '../../../protocol/event.js';
 import { vendorAction } from '../kit/action.js';
 import { type Endpoint, parseEndpoint, parseIp } from '../kit/address.js';
 import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
-import { parseCount, parsePort } from '../kit/number.js';
+import { parseCount, parsePort, sumCounts } from '../kit/number.js';
 import { normaliseProto } from '../kit/proto.js';
 import { parseLooseDate } from '../kit/time.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
@@ -672,14 +672,6 @@ const PRIORITY_WORDS: Readonly<Record<string, string>> = {
   '4': 'low',
 };
 
-function sum(a: string | undefined, b: string | undefined): number | undefined {
-  const x = parseCount(a);
-  const y = parseCount(b);
-  if (x === undefined) return y;
-  if (y === undefined) return x;
-  return x + y;
-}
-
 /** 430001 (intrusion), 430002/430003 (connection start/end), 430004/430005 (file, malware). */
 export function parseFirepowerEvent(body: string, ev: EventDraft, id: string): string | undefined {
   const kv = parseFirepowerPairs(body);
@@ -697,8 +689,8 @@ export function parseFirepowerEvent(body: string, ev: EventDraft, id: string): s
   put(ev, 'src_nat_port', parsePort(g('NAT_InitiatorPort')));
   put(ev, 'dst_nat_ip', parseIp(g('NAT_ResponderAddress')));
   put(ev, 'dst_nat_port', parsePort(g('NAT_ResponderPort')));
-  put(ev, 'bytes', sum(g('InitiatorBytes'), g('ResponderBytes')));
-  put(ev, 'packets', sum(g('InitiatorPackets'), g('ResponderPackets')));
+  put(ev, 'bytes', sumCounts(g('InitiatorBytes'), g('ResponderBytes')));
+  put(ev, 'packets', sumCounts(g('InitiatorPackets'), g('ResponderPackets')));
   put(ev, 'rule', (g('AccessControlRuleName') ?? g('PrefilterRuleName'))?.slice(0, 128));
   put(ev, 'interface', g('IngressInterface')?.slice(0, 64));
   const category = g('Classification') ?? g('ThreatName') ?? g('Message');

@@ -13,7 +13,7 @@ import { parseIp } from '../kit/address.js';
 import { cefStart, cefToDraft, cefVendorProduct, parseCef } from '../kit/cef-format.js';
 import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
 import { parseKeyValuesInto } from '../kit/key-values.js';
-import { parseCount, parsePort } from '../kit/number.js';
+import { parsePort, sumCounts } from '../kit/number.js';
 import { normaliseProto } from '../kit/proto.js';
 import { epochAnyToIso, parseLooseDate, zoneOffset } from '../kit/time.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
@@ -199,14 +199,6 @@ function ipInParens(value: string | undefined): string | undefined {
   if (open < 0) return parseIp(value);
   const close = value.indexOf(')', open);
   return close > open ? parseIp(value.slice(open + 1, close)) : undefined;
-}
-
-function sumCounts(a: string | undefined, b: string | undefined): number | undefined {
-  const x = parseCount(a);
-  const y = parseCount(b);
-  if (x === undefined) return y;
-  if (y === undefined) return x;
-  return x + y;
 }
 
 const UTM_TYPES = new Set([

@@ -14,7 +14,7 @@ import type { Action } from '../../../protocol/event.js';
 import { vendorAction } from './action.js';
 import { parseIp } from './address.js';
 import { type EventDraft, put } from './draft.js';
-import { parseCount, parsePort } from './number.js';
+import { parseCount, parsePort, sumCounts } from './number.js';
 import { normaliseProto } from './proto.js';
 import { epochToIso, parseLooseDate } from './time.js';
 
@@ -425,14 +425,6 @@ export function cefTime(value: string | undefined): string | undefined {
   const c = value.charCodeAt(0);
   if (c >= 48 && c <= 57 && /^\d{10,13}$/.test(value)) return epochToIso(value);
   return parseLooseDate(value);
-}
-
-function sumCounts(a: string | undefined, b: string | undefined): number | undefined {
-  const x = parseCount(a);
-  const y = parseCount(b);
-  if (x === undefined) return y;
-  if (y === undefined) return x;
-  return x + y;
 }
 
 /**

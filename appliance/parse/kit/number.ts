@@ -29,3 +29,8 @@ export function sum(a: number | undefined, b: number | undefined): number | unde
   if (b === undefined) return a;
   return a + b;
 }
+
+/** Sum of two counters given as text (`sent` and `received` bytes); undefined when neither reads. */
+export function sumCounts(a: string | undefined, b: string | undefined): number | undefined {
+  return sum(parseCount(a), parseCount(b));
+}
