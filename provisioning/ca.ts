@@ -1,7 +1,8 @@
 /**
  * A minimal certificate authority for CyberAlarm's mutual TLS: one self-signed root that issues
  * central's server certificate, central's own MQTT client (ingest) certificate and one client
- * certificate per device. ECDSA P-256 with SHA-256 throughout. No file I/O here (see store.ts).
+ * certificate per device. ECDSA P-256 with SHA-256 throughout. No file I/O here: only central keeps
+ * a CA, on disk (central/pki/ca-files.ts).
  *
  * Identity comes from the subject: OU says what kind of client it is (`devices` or `central`) and CN
  * names it. Parsing a certificate's identity never implies trust: the chain is checked by TLS

@@ -18,12 +18,12 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import t from 'tap';
+import { loadOrCreateCa } from '../central/pki/ca-files.js';
 import type { Batch } from '../protocol/batch.js';
 import { encodeBatch } from '../protocol/codec.js';
 import type { ConnectionEvent } from '../protocol/event.js';
 import { uplinkTopic } from '../protocol/topics.js';
 import { issueDeviceCertificate } from '../provisioning/ca.js';
-import { loadOrCreateCa } from '../provisioning/store.js';
 import {
   CENTRAL_CLI,
   MOSQUITTO,

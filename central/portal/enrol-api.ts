@@ -10,8 +10,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { certificateIdentity } from '../../provisioning/ca.js';
-import { type EnrolmentService, type Failure, HTTP_STATUS } from '../provision/enrolment-service.js';
-import { addOfficer, FORCE_ID_PATTERN, USERNAME_PATTERN } from '../provision/officers.js';
+import { type EnrolmentService, type Failure, HTTP_STATUS } from '../enrolment/enrolment-service.js';
+import { addOfficer, FORCE_ID_PATTERN, USERNAME_PATTERN } from '../officers/officers.js';
 import type { Database } from '../store/db.js';
 import { AddressLimiter } from './address-limiter.js';
 

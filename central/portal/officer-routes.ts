@@ -2,7 +2,7 @@
  * The officers' web UI: sign-in (password + TOTP), enrolment (scan → check fingerprint → bind to a
  * member → approve), the force's devices (revoke) and its audit log.
  *
- * Sessions are server-side (central/provision/officers.ts); the cookie is `__Host-` prefixed,
+ * Sessions are server-side (central/officers/officers.ts); the cookie is `__Host-` prefixed,
  * HttpOnly, Secure and SameSite=Strict, and every form also carries the session's CSRF token.
  * Each response gets a fresh CSP nonce: the only script that runs is the portal's own.
  */
@@ -10,13 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { forceAuditLog } from '../provision/audit.js';
 import {
   type EnrolmentService,
   type Failure,
   HTTP_STATUS,
   type MemberChoice,
-} from '../provision/enrolment-service.js';
+} from '../enrolment/enrolment-service.js';
 import {
   DEFAULT_SIGN_IN_POLICY,
   endSession,
@@ -24,7 +23,8 @@ import {
   type SignInPolicy,
   sessionOfficer,
   signIn,
-} from '../provision/officers.js';
+} from '../officers/officers.js';
+import { forceAuditLog } from '../store/audit.js';
 import type { Database } from '../store/db.js';
 import {
   auditPage,

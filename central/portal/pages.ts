@@ -11,9 +11,9 @@
  * revoke button `.revoke`); audit `#audit`.
  */
 import { escapeHtml } from '../../common/html.js';
-import type { AuditRow } from '../provision/audit.js';
-import type { DeviceRow, MemberRow, RequestView } from '../provision/enrolment-service.js';
-import type { Officer } from '../provision/officers.js';
+import type { DeviceRow, MemberRow, RequestView } from '../enrolment/enrolment-service.js';
+import type { Officer } from '../officers/officers.js';
+import type { AuditRow } from '../store/audit.js';
 
 const esc = escapeHtml;
 

@@ -23,13 +23,13 @@ import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { parseMessage } from '../../appliance/parse/registry.js';
+import { loadOrCreateCa } from '../../central/pki/ca-files.js';
 import { openDatabase } from '../../central/store/db.js';
 import { migrate } from '../../central/store/migrate.js';
 import { encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { uplinkTopic } from '../../protocol/topics.js';
 import { issueDeviceCertificate } from '../../provisioning/ca.js';
-import { loadOrCreateCa } from '../../provisioning/store.js';
 import {
   CENTRAL_CLI,
   MOSQUITTO,

@@ -3,8 +3,8 @@
  * and TOTP, per-account lock-out, a per-address limit on failures, and server-side sessions.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { audit, officerActor, recentCount } from '../store/audit.js';
 import type { Database, Queryable } from '../store/db.js';
-import { audit, officerActor, recentCount } from './audit.js';
 import { hashPassword, newInitialPassword, verifyPassword } from './passwords.js';
 import { newTotpSecret, totpStep, totpUri } from './totp.js';
 

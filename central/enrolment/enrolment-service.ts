@@ -28,9 +28,9 @@ import {
   parseEnrolmentQr,
   publicKeyFingerprint,
 } from '../../provisioning/enrolment.js';
+import type { Officer } from '../officers/officers.js';
+import { type AuditEntry, audit, deviceActor, officerActor, recentCount } from '../store/audit.js';
 import type { Database, Queryable } from '../store/db.js';
-import { type AuditEntry, audit, deviceActor, officerActor, recentCount } from './audit.js';
-import type { Officer } from './officers.js';
 
 export type FailureCode =
   | 'bad_request'

@@ -9,8 +9,8 @@ import {
   deviceIdFromCertificate,
   issueServerCertificate,
   subjectAltNames,
-} from './ca.js';
-import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from './store.js';
+} from '../../provisioning/ca.js';
+import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from './ca-files.js';
 
 const mode = (file: string) => statSync(file).mode & 0o777;
 const read = (file: string) => readFileSync(file, 'utf8');

@@ -1,7 +1,10 @@
 /**
- * The CA and certificates on disk. Private keys are 0600 and directories this module creates are
- * 0700. Every file is written to a temporary sibling and renamed into place, so a crash never leaves
- * a half-written PEM and a pre-existing key file with looser permissions is replaced, not reused.
+ * Central's CA and certificates on disk: the CA, central's TLS server and ingest client
+ * certificates, and the identity directory `cyberalarm-central device issue` writes for an appliance
+ * that does not enrol by QR. Only central runs this (the appliance makes its own key: appliance/enrol/).
+ * Private keys are 0600 and directories this module creates are 0700. Every file is written to a
+ * temporary sibling and renamed into place, so a crash never leaves a half-written PEM and a
+ * pre-existing key file with looser permissions is replaced, not reused.
  */
 import { createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +22,8 @@ import {
   issueServerCertificate,
   normaliseIp,
   subjectAltNames,
-} from './ca.js';
-import { x509 } from './x509.js';
+} from '../../provisioning/ca.js';
+import { x509 } from '../../provisioning/x509.js';
 
 export const CA_CERT_FILE = 'ca.crt';
 export const CA_KEY_FILE = 'ca.key';

@@ -6,13 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
-import { loadOrCreateCa } from '../../provisioning/store.js';
 import type { CentralRuntime } from '../central.js';
+import { EnrolmentService } from '../enrolment/enrolment-service.js';
+import { addOfficer } from '../officers/officers.js';
+import { loadOrCreateCa } from '../pki/ca-files.js';
+import { writeCrl } from '../pki/revocation.js';
 import { openDatabase } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
-import { EnrolmentService } from './enrolment-service.js';
-import { addOfficer } from './officers.js';
-import { writeCrl } from './revocation.js';
 
 export interface OfficerCreated {
   readonly username: string;

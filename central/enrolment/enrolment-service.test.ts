@@ -4,11 +4,11 @@ import { certificateIdentity, createCa } from '../../provisioning/ca.js';
 import { x509 } from '../../provisioning/x509.js';
 import { type Engine, freshDatabase, postgresReachable } from '../../test/support/test-databases.js';
 import { csrFor, newTestDevice } from '../../test/support/test-device.js';
+import { addOfficer, type Officer } from '../officers/officers.js';
+import { RevokedDevices, writeCrl } from '../pki/revocation.js';
+import { forceAuditLog } from '../store/audit.js';
 import type { Database } from '../store/db.js';
-import { forceAuditLog } from './audit.js';
 import { EnrolmentService, type MemberChoice } from './enrolment-service.js';
-import { addOfficer, type Officer } from './officers.js';
-import { RevokedDevices, writeCrl } from './revocation.js';
 
 const engines: Engine[] = (await postgresReachable()) ? ['pglite', 'postgres'] : ['pglite'];
 const ca = await createCa();

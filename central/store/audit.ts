@@ -4,7 +4,7 @@
  * what the rate limits count (`recentCount`), so the limits survive restarts and hold across several
  * portal processes without in-memory state.
  */
-import type { Queryable } from '../store/db.js';
+import type { Queryable } from './db.js';
 
 export type AuditAction =
   | 'enrolment.requested'
