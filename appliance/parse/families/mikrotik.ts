@@ -7,7 +7,7 @@
  */
 
 import { parseIp } from '../kit/address.js';
-import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { type EventDraft, finishAsWritten, refuse } from '../kit/draft.js';
 import { parseCount, parsePort } from '../kit/number.js';
 import { normaliseProto } from '../kit/proto.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
@@ -162,21 +162,23 @@ function parse(msg: SyslogMessage): ParseResult {
     bytes = parseCount(text.slice(lenAt + 6, e));
   }
 
+  // Direct writes in wire order (see kit/draft.ts): the hot path; named stores benched at least
+  // as fast as `put`'s shared keyed store (an A/B run of `npm run bench -- parse`).
   const event: EventDraft = {};
-  put(event, 'ts', msg.ts);
+  if (msg.ts !== undefined) event.ts = msg.ts;
   event.vendor = NAME;
   event.src_ip = srcIp;
-  put(event, 'src_port', srcPort);
+  if (srcPort !== undefined) event.src_port = srcPort;
   event.dst_ip = dstIp;
-  put(event, 'dst_port', dstPort);
-  put(event, 'proto', proto);
+  if (dstPort !== undefined) event.dst_port = dstPort;
+  if (proto !== undefined) event.proto = proto;
   event.action = actionFromPrefix(prefix);
-  put(event, 'src_nat_ip', srcNatIp);
-  put(event, 'src_nat_port', srcNatPort);
-  put(event, 'dst_nat_ip', dstNatIp);
-  put(event, 'dst_nat_port', dstNatPort);
-  put(event, 'bytes', bytes);
-  put(event, 'rule', prefix);
+  if (srcNatIp !== undefined) event.src_nat_ip = srcNatIp;
+  if (srcNatPort !== undefined) event.src_nat_port = srcNatPort;
+  if (dstNatIp !== undefined) event.dst_nat_ip = dstNatIp;
+  if (dstNatPort !== undefined) event.dst_nat_port = dstNatPort;
+  if (bytes !== undefined) event.bytes = bytes;
+  if (prefix !== '') event.rule = prefix;
   if (!unknownInterface(inIf)) event.interface = inIf.slice(0, 64);
   else if (!unknownInterface(outIf)) event.interface = outIf.slice(0, 64);
   if (chain === 'input') event.direction = 'in';

@@ -7,7 +7,7 @@
  */
 import type { Action } from '../../../protocol/event.js';
 import { parseIp } from '../kit/address.js';
-import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { type EventDraft, finishAsWritten, refuse } from '../kit/draft.js';
 import { parseCount, parsePort } from '../kit/number.js';
 import { normaliseProto } from '../kit/proto.js';
 import type { ParseResult, ParserFamily, SyslogMessage } from '../types.js';
@@ -186,21 +186,23 @@ function parse(msg: SyslogMessage): ParseResult {
   const dstIp = parseIp(dst);
   if (srcIp === undefined || dstIp === undefined) return refuse('netfilter: no SRC/DST address');
   const rule = cleanPrefix(text, start);
+  // Direct writes in wire order (see kit/draft.ts): the hot path; named stores benched at least
+  // as fast as `put`'s shared keyed store (an A/B run of `npm run bench -- parse`).
   const event: EventDraft = {};
-  put(event, 'ts', msg.ts);
+  if (msg.ts !== undefined) event.ts = msg.ts;
   event.vendor = NAME;
   event.src_ip = srcIp;
   const srcPort = parsePort(spt);
-  put(event, 'src_port', srcPort);
+  if (srcPort !== undefined) event.src_port = srcPort;
   event.dst_ip = dstIp;
   const dstPort = parsePort(dpt);
-  put(event, 'dst_port', dstPort);
+  if (dstPort !== undefined) event.dst_port = dstPort;
   const p = normaliseProto(proto);
-  put(event, 'proto', p);
+  if (p !== undefined) event.proto = p;
   event.action = actionFromPrefix(rule);
   const bytes = parseCount(len);
-  put(event, 'bytes', bytes);
-  put(event, 'rule', rule);
+  if (bytes !== undefined) event.bytes = bytes;
+  if (rule !== '') event.rule = rule;
   if (inIf !== '') event.interface = inIf.slice(0, 64);
   else if (outIf !== '') event.interface = outIf.slice(0, 64);
   if (inIf !== '' && outIf !== '') event.direction = 'forward';

@@ -12,7 +12,7 @@
  */
 import type { Action } from '../../../protocol/event.js';
 import { parseIp } from '../kit/address.js';
-import { type EventDraft, finishAsWritten, put, refuse } from '../kit/draft.js';
+import { type EventDraft, finishAsWritten, refuse } from '../kit/draft.js';
 import { parseCount, parsePort } from '../kit/number.js';
 import { normaliseProto } from '../kit/proto.js';
 import { hasAt } from '../kit/text.js';
@@ -160,19 +160,21 @@ function parse(msg: SyslogMessage): ParseResult {
   const rule = base === 1 ? (field(0) ?? '') : tracker !== '' ? tracker : (field(base) ?? '');
   const iface = field(base + 4) ?? '';
 
+  // Direct writes in wire order (see kit/draft.ts): the hot path; named stores benched at least
+  // as fast as `put`'s shared keyed store (an A/B run of `npm run bench -- parse`).
   const event: EventDraft = {};
-  put(event, 'ts', msg.ts);
+  if (msg.ts !== undefined) event.ts = msg.ts;
   event.vendor = NAME;
   event.src_ip = srcIp;
-  put(event, 'src_port', srcPort);
+  if (srcPort !== undefined) event.src_port = srcPort;
   event.dst_ip = dstIp;
-  put(event, 'dst_port', dstPort);
-  put(event, 'proto', proto);
+  if (dstPort !== undefined) event.dst_port = dstPort;
+  if (proto !== undefined) event.proto = proto;
   event.action = actionAt(base + 6) ?? 'other';
   const bytes = parseCount(field(lengthAt));
-  put(event, 'bytes', bytes);
-  put(event, 'rule', rule.slice(0, 128));
-  put(event, 'interface', iface.slice(0, 64));
+  if (bytes !== undefined) event.bytes = bytes;
+  if (rule !== '') event.rule = rule.slice(0, 128);
+  if (iface !== '') event.interface = iface.slice(0, 64);
   event.direction = fieldIs(base + 7, 'in') ? 'in' : 'out';
   return finishAsWritten(event);
 }
