@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size --no-maglev --no-sparkplug
 /** `cyberalarm-agent`: the appliance binary. Wiring only: every stage lives in its own folder. */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
