@@ -17,6 +17,13 @@ export interface IngestCounters {
   devicesFlagged: number;
   /** Failed attempts to flag a device (retried at the next bad batch). */
   flagErrors: number;
+  /**
+   * Uplink messages of a kind central has no handler for yet (alerts, health until their issues
+   * land), by kind: acknowledged, not stored, never silent. Kinds are the protocol's, so bounded.
+   */
+  ignoredByKind: Record<string, number>;
+  /** Messages on a topic that is not a device uplink topic at all. */
+  ignoredForeign: number;
 }
 
 export function newIngestCounters(): IngestCounters {
@@ -31,6 +38,8 @@ export function newIngestCounters(): IngestCounters {
     bytes: 0,
     devicesFlagged: 0,
     flagErrors: 0,
+    ignoredByKind: {},
+    ignoredForeign: 0,
   };
 }
 

@@ -37,13 +37,20 @@ export interface UplinkPublish {
 
 /**
  * Handles one uplink message. Resolves once it is committed, or quarantined, or of a kind central
- * does not ingest yet (ignored); rejects only when nothing was committed.
+ * does not ingest yet (counted in `ignoredByKind`); rejects only when nothing was committed.
  */
 export async function ingestMessage(ctx: IngestContext, publish: UplinkPublish): Promise<void> {
   const topic = parseUplinkTopic(publish.topic);
-  if (topic === undefined) return;
+  if (topic === undefined) {
+    ctx.counters.ignoredForeign++;
+    return;
+  }
   const handler = UPLINK_HANDLERS[topic.kind];
-  if (handler === undefined) return; // alerts, health: their handlers come with their issues
+  if (handler === undefined) {
+    // alerts, health: their handlers come with their issues; counted meanwhile, never silent.
+    ctx.counters.ignoredByKind[topic.kind] = (ctx.counters.ignoredByKind[topic.kind] ?? 0) + 1;
+    return;
+  }
   const message: IncomingUplink = {
     deviceId: publish.deviceId ?? topic.deviceId,
     topic: publish.topic,

@@ -53,6 +53,17 @@ export function ingestMetrics(c: IngestCounters): Metric[] {
       c.devicesFlagged,
     ),
     counter('cyberalarm_central_flag_errors_total', 'Failed attempts to flag a device', c.flagErrors),
+    {
+      name: 'cyberalarm_central_uplink_ignored_total',
+      help: 'Uplink messages of a kind central does not ingest yet, by kind (acknowledged, not stored)',
+      type: 'counter',
+      samples: Object.entries(c.ignoredByKind).map(([kind, value]) => ({ labels: { kind }, value })),
+    },
+    counter(
+      'cyberalarm_central_foreign_topic_total',
+      'Messages on a topic that is not a device uplink topic',
+      c.ignoredForeign,
+    ),
   ];
 }
 
