@@ -1,0 +1,24 @@
+/**
+ * What `npm run build` emits is what ships: the apps, the shared code and the tools, never a test,
+ * a test fixture or test support (`tsconfig.build.json`). `npm test` builds before it runs this.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import t from 'tap';
+import { projectRoot } from '../common/version.js';
+
+const dist = join(projectRoot(), 'dist');
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? files(join(dir, entry.name)) : [relative(dist, join(dir, entry.name))],
+  );
+}
+
+t.test('dist holds the binaries and no test file', { skip: !existsSync(dist) && 'not built' }, async (t) => {
+  const all = files(dist);
+  t.ok(all.includes('appliance/cli.js') && all.includes('central/cli.js'), 'both binaries are built');
+  t.ok(all.includes('appliance/pipeline/pool/worker.js'), 'the parse worker entry is built');
+  const tests = all.filter((f) => /\.test\.js$|\.fixture\.js$|^test\//.test(f));
+  t.same(tests, [], 'no tests, fixtures or test support');
+});
