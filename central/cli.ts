@@ -15,7 +15,7 @@ import { renderMosquittoAcl, renderMosquittoConfig } from './broker/mosquitto-co
 import { startCentral } from './central.js';
 import { CentralConfigSchema, WorkerConfigSchema } from './config.js';
 import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from './pki/ca-files.js';
-import { createOfficer, revokeDevice } from './portal/admin-client.js';
+import { createOfficer, recordIssuedCertificate, revokeDevice } from './portal/admin-client.js';
 import { parsePeriod } from './portal/server.js';
 import { formatDeviceReport } from './report/device-report.js';
 import { fetchDeviceReport } from './report/fetch-report.js';
@@ -123,13 +123,23 @@ device
   .requiredOption('--id <deviceId>', 'device id (letters, digits, . _ -)')
   .requiredOption('--out <dir>', 'identity directory to write (device.crt, device.key, ca.crt)')
   .option('--data-dir <dir>', "central's data directory (holds the CA)", './data/central')
-  .action((opts: { id: string; out: string; dataDir: string }) =>
+  .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
+  .action((opts: { id: string; out: string; dataDir: string; db: string }) =>
     runCommand('cyberalarm-central device issue', async () => {
       if (!isValidDeviceId(opts.id))
         throw new UserError(`--id ${JSON.stringify(opts.id)}: use 1-64 letters, digits, . _ -`);
       const ca = await loadOrCreateCa(join(resolve(opts.dataDir), 'ca'));
-      await writeDeviceIdentity(resolve(opts.out), opts.id, ca);
-      printJsonLine({ event: 'issued', deviceId: opts.id, identityDir: resolve(opts.out) });
+      let serial = '';
+      await writeDeviceIdentity(resolve(opts.out), opts.id, ca, async (issued) => {
+        const recorded = await recordIssuedCertificate({
+          dataDir: opts.dataDir,
+          db: opts.db,
+          deviceId: opts.id,
+          certificatePem: issued.certPem,
+        });
+        serial = recorded.serial;
+      });
+      printJsonLine({ event: 'issued', deviceId: opts.id, serial, identityDir: resolve(opts.out) });
     }),
   );
 

@@ -11,7 +11,7 @@
  * approve, reject or revoke a device only when it is unbound or bound to a member of their force; a
  * member chosen for approval must be in their force. Anything else is refused (403) and logged.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, X509Certificate as NodeX509Certificate, randomBytes } from 'node:crypto';
 import { isValidDeviceId } from '../../protocol/topics.js';
 import {
   type CertificateAuthority,
@@ -20,6 +20,7 @@ import {
   issueDeviceCertificateFromCsr,
   parseDeviceCsr,
 } from '../../provisioning/ca.js';
+import { certificateIdentity } from '../../provisioning/certificate-identity.js';
 import {
   deviceIdFromPublicKey,
   type EnrolmentState,
@@ -28,6 +29,7 @@ import {
   parseEnrolmentQr,
   publicKeyFingerprint,
 } from '../../provisioning/enrolment.js';
+import { x509 } from '../../provisioning/x509.js';
 import type { Officer } from '../officers/officers.js';
 import { type AuditEntry, audit, deviceActor, officerActor, recentCount } from '../store/audit.js';
 import type { Database, Queryable } from '../store/db.js';
@@ -516,6 +518,81 @@ export class EnrolmentService {
     return result;
   }
 
+  /**
+   * Records a device certificate central's CA signed outside enrolment (`cyberalarm-central device
+   * issue`), so that it is revocable like an enrolled one: the certificate goes into `certificates`
+   * (serial, device, not-after) and the device gets an `approved` enrolment row (no CSR, no member)
+   * that `revoke` and the broker's refusal set key on; the audit log says which path issued it.
+   * The certificate must verify against this CA and name a device (OU devices). A device that is
+   * revoked stays revoked (the broker refuses its id), so issuing to it again is refused.
+   */
+  async recordIssuedCertificate(
+    operator: string,
+    certificatePem: string,
+    path: string,
+    ip?: string,
+  ): Promise<Result<{ deviceId: string; serial: string; notAfter: Date }>> {
+    let cert: NodeX509Certificate;
+    try {
+      cert = new NodeX509Certificate(certificatePem);
+    } catch {
+      return fail('bad_request', 'not a PEM certificate');
+    }
+    const caCert = new NodeX509Certificate(this.options.ca.certPem);
+    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey))
+      return fail('bad_request', "certificate was not issued by this central's CA");
+    const identity = certificateIdentity(certificatePem);
+    if (identity?.kind !== 'device') return fail('bad_request', 'not a device certificate');
+    const { deviceId } = identity;
+    const parsed = new x509.X509Certificate(certificatePem);
+    const issued = {
+      certPem: certificatePem,
+      serialNumber: parsed.serialNumber,
+      notAfter: parsed.notAfter,
+    };
+    const fingerprint = publicKeyFingerprint(new Uint8Array(parsed.publicKey.rawData));
+    const now = this.now();
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ state: EnrolmentState }>(
+        'SELECT state FROM enrolment_requests WHERE device_id = $1 FOR UPDATE',
+        [deviceId],
+      );
+      const state = rows[0]?.state;
+      if (state !== undefined && state !== 'approved') {
+        return fail(
+          'conflict',
+          state === 'revoked'
+            ? `device ${deviceId} is revoked and stays refused: issue a new device id`
+            : `device ${deviceId} has an enrolment request (${state}): approve or reject it in the portal`,
+        );
+      }
+      if (state === undefined) {
+        // No CSR (central made the key) and no member: csr_pem '' marks an operator-issued identity.
+        await tx.query(
+          `INSERT INTO enrolment_requests (device_id, csr_pem, public_key_fingerprint, state, created_at,
+             updated_at, expires_at, approved_at)
+           VALUES ($1, '', $2, 'approved', $3, $3, $3, $3)`,
+          [deviceId, fingerprint, now],
+        );
+      }
+      await this.recordCertificate(tx, deviceId, issued, now);
+      await audit(tx, {
+        actor: operator,
+        action: 'certificate.issued',
+        subject: deviceId,
+        ip,
+        at: now,
+        detail: { path, serial: issued.serialNumber.toLowerCase(), notAfter: issued.notAfter.toISOString() },
+      });
+      return {
+        ok: true as const,
+        deviceId,
+        serial: issued.serialNumber.toLowerCase(),
+        notAfter: issued.notAfter,
+      };
+    });
+  }
+
   /** Revokes every certificate of the device. `officer` undefined means the operator (CLI/admin API). */
   async revoke(
     by: { readonly officer: Officer } | { readonly operator: string },
@@ -529,7 +606,22 @@ export class EnrolmentService {
         WHERE r.device_id = $1`,
       [deviceId],
     );
-    const row = rows[0];
+    let row = rows[0];
+    if (!row && !('officer' in by)) {
+      // An identity `device issue` wrote before it recorded its certificates: the serial is unknown,
+      // so the CRL cannot list it, but a revoked enrolment row makes the broker refuse the id.
+      const known = await this.db.query('SELECT 1 FROM devices WHERE device_id = $1', [deviceId]);
+      if (known.length > 0) {
+        const now = this.now();
+        await this.db.query(
+          `INSERT INTO enrolment_requests (device_id, csr_pem, public_key_fingerprint, state, created_at,
+             updated_at, expires_at)
+           VALUES ($1, '', '', 'revoked', $2, $2, $2) ON CONFLICT (device_id) DO NOTHING`,
+          [deviceId, now],
+        );
+        row = { state: 'approved', force_id: null };
+      }
+    }
     if (!row) return fail('not_found', 'no such device');
     if ('officer' in by && row.force_id !== by.officer.forceId) {
       await audit(this.db, {

@@ -76,13 +76,19 @@ export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority>
   return ca;
 }
 
-/** Issues a device certificate and writes the agent's identity directory (device.crt/.key, ca.crt). */
+/**
+ * Issues a device certificate and writes the agent's identity directory (device.crt/.key, ca.crt).
+ * `record` runs between signing and writing: central records every certificate its CA signs (so it
+ * can be revoked and listed on the CRL), and an identity whose record failed is never written.
+ */
 export async function writeDeviceIdentity(
   dir: string,
   deviceId: string,
   ca: CertificateAuthority,
+  record?: (issued: IssuedCertificate) => Promise<void>,
 ): Promise<DeviceIdentityFiles> {
   const issued = await issueDeviceCertificate(ca, deviceId);
+  await record?.(issued);
   const files: DeviceIdentityFiles = {
     certFile: resolve(dir, DEVICE_CERT_FILE),
     keyFile: resolve(dir, DEVICE_KEY_FILE),

@@ -118,6 +118,31 @@ export async function createOfficer(options: {
   });
 }
 
+/**
+ * Records a certificate `device issue` signed (EnrolmentService.recordIssuedCertificate), through the
+ * running central or directly in the database, so it is revocable like an enrolled device's.
+ */
+export async function recordIssuedCertificate(options: {
+  dataDir: string;
+  db: string;
+  deviceId: string;
+  certificatePem: string;
+}): Promise<{ deviceId: string; serial: string }> {
+  const runtime = runningCentral(resolve(options.dataDir));
+  if (runtime) {
+    return postJson(runtime, `/api/admin/devices/${encodeURIComponent(options.deviceId)}/certificates`, {
+      certificatePem: options.certificatePem,
+    });
+  }
+  return withDatabase(options.dataDir, options.db, async (dataDir, db) => {
+    const ca = await loadOrCreateCa(join(dataDir, 'ca'));
+    const service = new EnrolmentService({ db, ca, brokerUrl: '', pairingTtlMs: 0 });
+    const result = await service.recordIssuedCertificate('cli', options.certificatePem, 'device issue');
+    if (!result.ok) throw Object.assign(new Error(result.message), { name: 'UserError' });
+    return { deviceId: result.deviceId, serial: result.serial };
+  });
+}
+
 export async function revokeDevice(options: {
   dataDir: string;
   db: string;

@@ -100,6 +100,21 @@ export function registerAdminApi(app: FastifyInstance, db: Database, service: En
     },
   );
 
+  app.post<{ Params: { id: string }; Body: { certificatePem?: unknown } }>(
+    '/api/admin/devices/:id/certificates',
+    async (req, reply) => {
+      const pem = req.body?.certificatePem;
+      if (typeof pem !== 'string')
+        return reply.code(400).send({ error: 'certificatePem must be a PEM string' });
+      const named = certificateIdentity(pem);
+      if (named?.kind !== 'device' || named.deviceId !== req.params.id)
+        return reply.code(400).send({ error: `not a device certificate for ${req.params.id}` });
+      const result = await service.recordIssuedCertificate('operator', pem, 'device issue', req.ip);
+      if (!result.ok) return sendFailure(reply, result);
+      return { deviceId: result.deviceId, serial: result.serial };
+    },
+  );
+
   app.post<{ Params: { id: string } }>('/api/admin/devices/:id/revoke', async (req, reply) => {
     const result = await service.revoke({ operator: 'operator' }, req.params.id, req.ip);
     if (!result.ok) return sendFailure(reply, result);

@@ -14,6 +14,7 @@ export type AuditAction =
   | 'enrolment.lookup'
   | 'enrolment.lookup_failed'
   | 'enrolment.rate_limited'
+  | 'certificate.issued'
   | 'certificate.renewed'
   | 'certificate.renewal_refused'
   | 'device.revoked'
