@@ -124,6 +124,24 @@ t.test('windows follow the appliance clock, aligned; time moving on closes the o
   t.equal(s.counters.windowsClosed, 3);
 });
 
+t.test('a wall clock stepped back closes the open window at once, not after the step', async (t) => {
+  const hour = 3_600_000;
+  const s = new FlowSummariser({ windowMs: 60_000, maxOpenKeys: 100 });
+  s.add(attempt(1), 10 * hour + 30_000);
+  s.add(attempt(2), 10 * hour + 31_000);
+  // Stepped back an hour: before, nothing came out until the clock was past 10:01 again.
+  const stepped = s.flushDue(9 * hour + 32_000);
+  t.equal(sumCounts(stepped), 2, 'the held events come out on the next tick');
+  t.equal(stepped[0]!.windowStartMs, 10 * hour, 'labelled with the window they were seen in');
+  t.equal(s.counters.heldEvents, 0);
+  s.add(attempt(3), 9 * hour + 33_000);
+  t.same(s.flushDue(9 * hour + 59_999), [], 'the new window runs its course on the new time');
+  t.equal(s.flushDue(9 * hour + 60_000)[0]?.windowStartMs, 9 * hour);
+  // Stepped forward: the open window has ended, as before.
+  s.add(attempt(4), 9 * hour + 61_000);
+  t.equal(sumCounts(s.flushDue(11 * hour)), 1);
+});
+
 t.test('too many keys closes the window early, counted; memory stays bounded', async (t) => {
   const s = new FlowSummariser({ windowMs: 60_000, maxOpenKeys: 100 });
   let ready = 0;

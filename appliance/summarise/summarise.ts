@@ -198,7 +198,7 @@ export class FlowSummariser {
    */
   add(event: ConnectionEvent, nowMs: number): boolean {
     if (this.open.size === 0) this.startWindow(nowMs);
-    else if (nowMs >= this.windowEndMs) {
+    else if (this.ended(nowMs)) {
       this.closeWindow();
       this.startWindow(nowMs);
     }
@@ -220,8 +220,17 @@ export class FlowSummariser {
 
   /** Records of every window that has ended by `nowMs` (call it about once a second). */
   flushDue(nowMs: number): SummaryRecord[] {
-    if (this.open.size > 0 && nowMs >= this.windowEndMs) this.closeWindow();
+    if (this.open.size > 0 && this.ended(nowMs)) this.closeWindow();
     return this.take();
+  }
+
+  /**
+   * The open window has ended when the clock passed its end, or went back to before its start (a
+   * wall clock stepped back by NTP or an operator): waiting for the clock to catch up would hold its
+   * events for as long as the step.
+   */
+  private ended(nowMs: number): boolean {
+    return nowMs >= this.windowEndMs || nowMs < this.windowStartMs;
   }
 
   /** Every record, open windows included (shutdown). */

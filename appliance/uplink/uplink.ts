@@ -9,6 +9,7 @@
  * `maxBytesPerS` payload bytes (one second of burst), so a thousand devices coming back from an
  * outage at once arrive at central at a bounded rate instead of all their backlog at line speed.
  */
+import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../common/logger.js';
 import { encodeLossRecord } from '../../protocol/codec.js';
@@ -16,6 +17,7 @@ import type { LossReason } from '../../protocol/loss.js';
 import { uplinkTopic } from '../../protocol/topics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { backoffDelayMs } from './backoff.js';
+import { DrainLimiter } from './drain-limiter.js';
 
 export interface UplinkOptions {
   readonly url: string;
@@ -30,6 +32,8 @@ export interface UplinkOptions {
   readonly logger: Logger;
   /** Called with each event batch as it is published (the status page's "what leaves this box"). */
   readonly onPublish?: (topic: string, seq: number, payload: Uint8Array) => void;
+  /** A monotonic clock in ms for the drain rate (tests pass a fake); never the wall clock. */
+  readonly monotonicNowMs?: () => number;
 }
 
 export interface UplinkStats {
@@ -64,8 +68,8 @@ export class Uplink {
   private readonly inflight = new Set<number>();
   /** Loss record versions published on this connection (reason → version). */
   private readonly lossSent = new Map<LossReason, number>();
-  private tokens: number;
-  private tokensAt = Date.now();
+  private readonly drain: DrainLimiter | undefined;
+  private readonly monotonicNowMs: () => number;
   private drainTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly stats: UplinkStats = {
@@ -86,7 +90,9 @@ export class Uplink {
   };
 
   constructor(private readonly options: UplinkOptions) {
-    this.tokens = options.maxBytesPerS ?? 0;
+    this.monotonicNowMs = options.monotonicNowMs ?? (() => performance.now());
+    const rate = options.maxBytesPerS ?? 0;
+    this.drain = rate > 0 ? new DrainLimiter(rate, this.monotonicNowMs()) : undefined;
     options.outbox.onSealed(() => this.pump());
     options.outbox.onLoss(() => this.pump());
     options.outbox.setInFlightCheck((seq) => this.inflight.has(seq));
@@ -168,23 +174,16 @@ export class Uplink {
     this.sendLosses(client);
     let room = this.options.inflightBatches - this.inflight.size;
     if (room <= 0) return;
-    const rate = this.options.maxBytesPerS ?? 0;
-    if (rate > 0) {
-      // Token bucket: refill, and when empty wait until it is positive again. A batch may take the
-      // bucket below zero (a large batch is never starved); the debt delays the next one.
-      const now = Date.now();
-      this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000);
-      this.tokensAt = now;
-      if (this.tokens <= 0) {
+    const drain = this.drain;
+    if (drain !== undefined) {
+      const waitMs = drain.waitMs(this.monotonicNowMs());
+      if (waitMs > 0) {
         if (this.drainTimer === undefined) {
           this.stats.throttled++;
-          this.drainTimer = setTimeout(
-            () => {
-              this.drainTimer = undefined;
-              this.pump();
-            },
-            Math.ceil((-this.tokens * 1000) / rate) + 1,
-          );
+          this.drainTimer = setTimeout(() => {
+            this.drainTimer = undefined;
+            this.pump();
+          }, waitMs);
         }
         return;
       }
@@ -198,7 +197,7 @@ export class Uplink {
       this.stats.publishedBatches++;
       const topic = uplinkTopic(this.options.deviceId, 'events');
       this.count(topic, batch.payload.length);
-      if (rate > 0) this.tokens -= batch.payload.length;
+      drain?.spend(batch.payload.length);
       this.options.onPublish?.(topic, batch.seq, batch.payload);
       client.publish(topic, Buffer.from(batch.payload), { qos: 1 }, (err, packet) => {
         if (client !== this.client) return; // a callback from a connection we already dropped
@@ -221,7 +220,7 @@ export class Uplink {
         );
       });
     }
-    if (rate > 0 && next.length > 0) setImmediate(() => this.pump());
+    if (drain !== undefined && next.length > 0) setImmediate(() => this.pump());
   }
 
   /** Publishes each loss record version not yet sent on this connection. */
