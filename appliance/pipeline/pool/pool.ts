@@ -379,6 +379,10 @@ export class PipelinePool implements IngestBackpressure {
   private spawn(): Slot {
     const worker = new Worker(workerEntry(this.workerUrl), {
       eval: this.workerUrl.pathname.endsWith('.ts'),
+      // Not the parent's Node options: a worker needs no `--import` hooks (a TypeScript entry
+      // registers tsx itself, above), and under a test runner they loaded the runner's and tsx's
+      // module hooks into every worker, which then sometimes ran out of its capped heap at start-up.
+      execArgv: [],
       workerData: {
         privacy: this.privacy,
         formatOverrides: this.formatOverrides,
