@@ -1,6 +1,13 @@
 /**
  * Syslog over TCP (RFC 6587). The per-connection handling (framing, limits, counters) is shared with
  * the TLS listener (RFC 5425), which only adds the handshake in front of it.
+ *
+ * Slow senders (slowloris): an idle timeout alone does not help, since every trickled byte resets
+ * it. So a frame, once its first byte has arrived, must be complete within `frameTimeoutMs` and must
+ * arrive at `minFrameBytesPerS` or faster (after one second of grace); a firewall writes a whole line
+ * at once, so only a stalling peer ever meets either limit. And a full listener does not refuse the
+ * newcomer: it evicts the connection that has delivered least (fewest messages, then fewest bytes,
+ * then the oldest), so connections that never finish a message cannot starve senders that do.
  */
 import net from 'node:net';
 import { sourceKey } from './address.js';
@@ -14,6 +21,14 @@ export interface StreamListenerOptions {
   /** Per listener; connections still in a TLS handshake count too. */
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
+  /** A started frame must be complete within this; default min(idleTimeoutMs, 30 s). */
+  readonly frameTimeoutMs?: number;
+  /** A frame in progress for more than a second must have arrived at least this fast; default 16. */
+  readonly minFrameBytesPerS?: number;
+  /** How often deadlines are checked; default 1 s. */
+  readonly deadlineCheckMs?: number;
+  /** The clock for frame deadlines (tests inject one); default Date.now. */
+  readonly now?: () => number;
   readonly onMessage: MessageHandler;
   /** While it is congested, connections stop reading (the sender waits; nothing is lost). */
   readonly backpressure?: IngestBackpressure;
@@ -25,6 +40,10 @@ export interface TcpListenerCounters extends ListenerCounters {
   connections: number;
   open: number;
   refused: number;
+  /** Connections closed to make room for a newcomer when the listener was full. */
+  evicted: number;
+  /** Connections closed because a frame missed its deadline or arrived slower than the minimum rate. */
+  slowClosed: number;
   idleClosed: number;
   framingErrors: number;
   octetCounted: number;
@@ -34,7 +53,193 @@ export interface TcpListenerCounters extends ListenerCounters {
 export interface TcpListener {
   readonly port: number;
   readonly counters: TcpListenerCounters;
+  /** Closes connections past their frame deadline or under the minimum rate (a timer runs it too). */
+  checkDeadlines(): void;
   close(): Promise<void>;
+}
+
+/** What one connection has delivered, for deadlines and for choosing whom to evict. */
+interface ConnectionRecord {
+  /** The accepted socket; for TLS the raw socket, replaced by the TLS socket once established. */
+  socket: net.Socket;
+  readonly openedAt: number;
+  messages: number;
+  bytes: number;
+  /** When the frame in progress got its first byte; -1: none in progress. */
+  frameStartedAt: number;
+  frameBytes: number;
+  /** Not reading because the pipeline is congested: not the sender's fault, no deadline runs. */
+  paused: boolean;
+  /** Closed by us (evicted, too slow): its unfinished frame is dropped, not delivered as a message. */
+  cut: boolean;
+  /** Octet counting: bytes of the current frame still to come; -1 while reading its header. */
+  octetRemaining: number;
+  /** Octet counting: the length read so far from a header split across reads. */
+  octetHeader: number;
+}
+
+/**
+ * The connections of one listener, keyed by remote address and port (the one key the raw socket and
+ * the TLS socket wrapped around it share), with the eviction and deadline rules.
+ */
+export class ConnectionTable {
+  private readonly records = new Map<string, ConnectionRecord>();
+
+  constructor(
+    private readonly options: StreamListenerOptions,
+    private readonly counters: TcpListenerCounters,
+  ) {}
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** A newly accepted connection: when the table is full, the one that delivered least makes room. */
+  admit(socket: net.Socket): ConnectionRecord | undefined {
+    const key = connectionKey(socket);
+    if (key === undefined) return undefined;
+    const known = this.records.get(key);
+    if (known) return known;
+    while (this.records.size >= this.options.maxConnections) {
+      let victimKey: string | undefined;
+      let victim: ConnectionRecord | undefined;
+      for (const [k, r] of this.records) {
+        if (
+          !victim ||
+          r.messages < victim.messages ||
+          (r.messages === victim.messages &&
+            (r.bytes < victim.bytes || (r.bytes === victim.bytes && r.openedAt < victim.openedAt)))
+        ) {
+          victim = r;
+          victimKey = k;
+        }
+      }
+      if (!victim || victimKey === undefined) break;
+      this.records.delete(victimKey);
+      this.counters.evicted++;
+      victim.cut = true;
+      victim.socket.destroy();
+    }
+    const record: ConnectionRecord = {
+      socket,
+      openedAt: this.now(),
+      messages: 0,
+      bytes: 0,
+      frameStartedAt: -1,
+      frameBytes: 0,
+      paused: false,
+      octetRemaining: -1,
+      octetHeader: 0,
+      cut: false,
+    };
+    this.records.set(key, record);
+    socket.once('close', () => {
+      if (this.records.get(key)?.socket === socket) this.records.delete(key);
+    });
+    return record;
+  }
+
+  /**
+   * The record of an established connection: TCP calls this before the server's 'connection'
+   * listeners run, so it admits; TLS finds the record its raw socket got and moves it to the TLS socket.
+   */
+  attach(socket: net.Socket): ConnectionRecord | undefined {
+    const key = connectionKey(socket);
+    const record = key === undefined ? undefined : this.records.get(key);
+    if (!record) return this.admit(socket);
+    if (key !== undefined && record.socket !== socket) {
+      record.socket = socket;
+      socket.once('close', () => {
+        if (this.records.get(key)?.socket === socket) this.records.delete(key);
+      });
+    }
+    return record;
+  }
+
+  checkDeadlines(): void {
+    const now = this.now();
+    const frameTimeoutMs = this.options.frameTimeoutMs ?? Math.min(this.options.idleTimeoutMs, 30_000);
+    const minBytesPerS = this.options.minFrameBytesPerS ?? 16;
+    for (const [key, r] of this.records) {
+      if (r.frameStartedAt < 0 || r.paused) continue;
+      const elapsedMs = now - r.frameStartedAt;
+      const tooLate = elapsedMs >= frameTimeoutMs;
+      const tooSlow = elapsedMs > 1000 && r.frameBytes < (minBytesPerS * elapsedMs) / 1000;
+      if (!tooLate && !tooSlow) continue;
+      this.records.delete(key);
+      this.counters.slowClosed++;
+      r.cut = true;
+      r.socket.destroy();
+    }
+  }
+
+  destroyAll(): void {
+    for (const r of this.records.values()) r.socket.destroy();
+    this.records.clear();
+  }
+}
+
+function connectionKey(socket: net.Socket): string | undefined {
+  const { remoteAddress, remotePort } = socket;
+  return remoteAddress === undefined || remotePort === undefined
+    ? undefined
+    : `${remoteAddress}|${remotePort}`;
+}
+
+const LF = 0x0a;
+const SP = 0x20;
+
+/**
+ * Whether `chunk` leaves a frame unfinished, and how many of its bytes belong to that frame. Newline
+ * framing: everything after the last LF. Octet counting: walks the headers, skipping bodies by their
+ * length (as the decoder does), so the cost is per frame, not per byte.
+ */
+function trackFrame(record: ConnectionRecord, chunk: Buffer, framing: string, now: number): void {
+  let completed: boolean;
+  /** Where the frame left unfinished at the end of this chunk begins; -1: none. */
+  let openFrom: number;
+  if (framing === 'octet') {
+    completed = false;
+    openFrom = record.frameStartedAt >= 0 ? 0 : -1;
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (record.octetRemaining < 0) {
+        // In a header (`LEN SP`); a bad one makes the decoder fall back to newline framing.
+        if (openFrom < 0) openFrom = pos;
+        const c = chunk[pos++]!;
+        if (c !== SP) {
+          record.octetHeader = Math.min(record.octetHeader * 10 + (c - 0x30), 1e9);
+          continue;
+        }
+        record.octetRemaining = record.octetHeader;
+        record.octetHeader = 0;
+      } else {
+        const n = Math.min(record.octetRemaining, chunk.length - pos);
+        pos += n;
+        record.octetRemaining -= n;
+      }
+      if (record.octetRemaining === 0) {
+        record.octetRemaining = -1;
+        completed = true;
+        openFrom = -1;
+      }
+    }
+  } else {
+    const lf = chunk.lastIndexOf(LF);
+    completed = lf >= 0;
+    openFrom = lf === chunk.length - 1 ? -1 : lf + 1;
+  }
+  if (completed) {
+    record.frameStartedAt = -1;
+    record.frameBytes = 0;
+  }
+  if (openFrom < 0) return;
+  if (record.frameStartedAt < 0) record.frameStartedAt = now;
+  record.frameBytes += chunk.length - openFrom;
 }
 
 export function newStreamCounters(): TcpListenerCounters {
@@ -45,6 +250,8 @@ export function newStreamCounters(): TcpListenerCounters {
     connections: 0,
     open: 0,
     refused: 0,
+    evicted: 0,
+    slowClosed: 0,
     idleClosed: 0,
     framingErrors: 0,
     octetCounted: 0,
@@ -63,8 +270,10 @@ export function handleSyslogConnection(
   options: StreamListenerOptions,
   counters: TcpListenerCounters,
   sockets: Set<net.Socket>,
+  table?: ConnectionTable,
 ): void {
   counters.connections++;
+  const record = table?.attach(socket);
   sockets.add(socket);
   counters.open = sockets.size;
   const source = sourceKey(socket.remoteAddress);
@@ -73,6 +282,7 @@ export function handleSyslogConnection(
     options.maxMessageBytes,
     (frame, truncated) => {
       counters.messages++;
+      if (record) record.messages++;
       onMessage(frame, source, transport, truncated);
     },
     counters,
@@ -86,6 +296,7 @@ export function handleSyslogConnection(
   });
   const resume = () => {
     paused = false;
+    if (record) record.paused = false;
     if (!socket.destroyed) socket.resume();
   };
   socket.on('data', (chunk: Buffer) => {
@@ -96,15 +307,20 @@ export function handleSyslogConnection(
       if (decoder.framing === 'octet') counters.octetCounted++;
       else if (decoder.framing === 'newline') counters.newlineFramed++;
     }
+    if (record && table) {
+      record.bytes += chunk.length;
+      trackFrame(record, chunk, decoder.framing, table.now());
+    }
     if (backpressure?.congested && !paused) {
       paused = true;
+      if (record) record.paused = true;
       socket.pause();
       backpressure.whenRelieved(resume);
     }
   });
   const finish = () => {
     if (!sockets.delete(socket)) return;
-    decoder.end();
+    if (!record?.cut) decoder.end();
     counters.open = sockets.size;
   };
   socket.on('end', finish);
@@ -115,16 +331,19 @@ export function handleSyslogConnection(
 }
 
 /**
- * Binds a TCP or TLS server, refusing connections over `maxConnections` before any byte (or TLS
- * handshake) is processed: Node closes them and emits 'drop', which we count.
+ * Binds a TCP or TLS server. At `maxConnections` (TLS connections in their handshake included) a
+ * newcomer evicts the connection that has delivered least (`ConnectionTable.admit`). Node's own
+ * `maxConnections` stays as a hard ceiling twice as high, for connections accepted faster than they
+ * close; what it refuses is counted.
  */
 export async function listenStream(
   server: net.Server,
   options: StreamListenerOptions,
   counters: TcpListenerCounters,
   sockets: Set<net.Socket>,
+  table: ConnectionTable = new ConnectionTable(options, counters),
 ): Promise<TcpListener> {
-  server.maxConnections = options.maxConnections;
+  server.maxConnections = options.maxConnections * 2;
   server.on('drop', () => {
     counters.refused++;
   });
@@ -133,7 +352,10 @@ export async function listenStream(
   server.on('connection', (socket: net.Socket) => {
     accepted.add(socket);
     socket.once('close', () => accepted.delete(socket));
+    table.admit(socket);
   });
+  const deadlineTimer = setInterval(() => table.checkDeadlines(), options.deadlineCheckMs ?? 1000);
+  deadlineTimer.unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -148,9 +370,12 @@ export async function listenStream(
   return {
     port: address.port,
     counters,
+    checkDeadlines: () => table.checkDeadlines(),
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(deadlineTimer);
         server.close(() => resolve());
+        table.destroyAll();
         for (const s of sockets) s.destroy();
         for (const s of accepted) s.destroy();
       }),
@@ -160,8 +385,9 @@ export async function listenStream(
 export async function startTcpListener(options: TcpListenerOptions): Promise<TcpListener> {
   const counters = newStreamCounters();
   const sockets = new Set<net.Socket>();
+  const table = new ConnectionTable(options, counters);
   const server = net.createServer((socket) =>
-    handleSyslogConnection(socket, 'tcp', options, counters, sockets),
+    handleSyslogConnection(socket, 'tcp', options, counters, sockets, table),
   );
-  return listenStream(server, options, counters, sockets);
+  return listenStream(server, options, counters, sockets, table);
 }

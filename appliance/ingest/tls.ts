@@ -10,6 +10,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { ConfigError, flagName } from '../../common/config.js';
 import {
+  ConnectionTable,
   handleSyslogConnection,
   listenStream,
   newStreamCounters,
@@ -48,6 +49,7 @@ export interface TlsListener {
   readonly port: number;
   readonly counters: TlsListenerCounters;
   readonly certNotAfter: string;
+  checkDeadlines(): void;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,7 @@ export function loadTlsMaterial(settings: TlsSettings): TlsMaterial | undefined 
 export async function startTlsListener(options: TlsListenerOptions): Promise<TlsListener> {
   const counters: TlsListenerCounters = { ...newStreamCounters(), handshakeFailures: 0 };
   const sockets = new Set<net.Socket>();
+  const table = new ConnectionTable(options, counters);
   const material = options.tls;
   const server = tls.createServer(
     {
@@ -144,11 +147,17 @@ export async function startTlsListener(options: TlsListenerOptions): Promise<Tls
       // A client that connects and never completes the handshake is as idle as one that sends nothing.
       handshakeTimeout: options.idleTimeoutMs,
     },
-    (socket) => handleSyslogConnection(socket, 'tls', options, counters, sockets),
+    (socket) => handleSyslogConnection(socket, 'tls', options, counters, sockets, table),
   );
   server.on('tlsClientError', () => {
     counters.handshakeFailures++;
   });
-  const listener = await listenStream(server, options, counters, sockets);
-  return { port: listener.port, counters, certNotAfter: material.certNotAfter, close: listener.close };
+  const listener = await listenStream(server, options, counters, sockets, table);
+  return {
+    port: listener.port,
+    counters,
+    certNotAfter: material.certNotAfter,
+    checkDeadlines: listener.checkDeadlines,
+    close: listener.close,
+  };
 }

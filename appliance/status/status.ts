@@ -108,9 +108,21 @@ export function statusMetrics(s: AgentStatus): Metric[] {
     },
     {
       name: 'cyberalarm_ingest_tcp_refused_total',
-      help: 'TCP/TLS connections refused at maxTcpConnections',
+      help: 'TCP/TLS connections refused at the hard ceiling (twice maxTcpConnections)',
       type: 'counter',
       samples: byStream((c) => c.refused),
+    },
+    {
+      name: 'cyberalarm_ingest_tcp_evicted_total',
+      help: 'TCP/TLS connections closed at maxTcpConnections to admit a newcomer (the one that had delivered least)',
+      type: 'counter',
+      samples: byStream((c) => c.evicted ?? 0),
+    },
+    {
+      name: 'cyberalarm_ingest_tcp_slow_closed_total',
+      help: 'TCP/TLS connections closed because a frame missed its deadline or arrived under the minimum rate',
+      type: 'counter',
+      samples: byStream((c) => c.slowClosed ?? 0),
     },
     {
       name: 'cyberalarm_ingest_tcp_idle_closed_total',
