@@ -52,13 +52,21 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
     .split(',')
     .map((n) => n.trim())
     .filter((n) => n.length > 0);
-  const pki = await initDevCa(dataDir, {
-    hostnames: extraNames.filter((n) => isIP(n) === 0),
-    ips: extraNames.filter((n) => isIP(n) !== 0),
-  });
+  // The database first: with PGlite it locks the data directory, so a second central on the same
+  // directory stops here (one line, exit 2) before it rewrites a certificate the first one serves.
+  const db = await openDatabase(config.db || undefined, dataDir);
+  let pki: Awaited<ReturnType<typeof initDevCa>>;
+  try {
+    pki = await initDevCa(dataDir, {
+      hostnames: extraNames.filter((n) => isIP(n) === 0),
+      ips: extraNames.filter((n) => isIP(n) !== 0),
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   const read = (path: string) => readFileSync(path, 'utf8');
   const caPem = read(pki.caCert);
-  const db = await openDatabase(config.db || undefined, dataDir);
   await migrate(db);
   const counters = newIngestCounters();
   const ingest: IngestContext = {
