@@ -66,7 +66,10 @@ export async function startAgent(
   let uplink: Uplink | undefined;
   let lastUplinkStats: UplinkStats = notRunningUplinkStats();
   let brokerUrl = '';
+  let uplinkCredentials: UplinkCredentials | undefined;
+  let uplinkRestarts = 0;
   const setUplink = (credentials: UplinkCredentials | undefined): void => {
+    uplinkCredentials = credentials;
     const previous = uplink;
     uplink = undefined;
     if (previous) {
@@ -89,6 +92,22 @@ export async function startAgent(
     });
     uplink.start();
   };
+  // Contain a fault in the MQTT stack: a throw out of mqtt.js's timers or stream callbacks (a bug
+  // there or in our use of it) restarts the uplink — the outbox keeps everything unacknowledged —
+  // instead of ending the agent. Anything else is a bug of ours: logged, and the process ends.
+  const containUplinkFault = (err: Error): void => {
+    if (!isUplinkFault(err) || uplinkCredentials === undefined) {
+      logger.fatal({ err }, 'uncaught error; exiting');
+      process.exit(1);
+    }
+    uplinkRestarts++;
+    logger.error(
+      { err, uplinkRestarts },
+      'the MQTT uplink failed; restarting it (nothing is lost: the outbox keeps every unacknowledged batch)',
+    );
+    setUplink(uplinkCredentials);
+  };
+  process.on('uncaughtException', containUplinkFault);
   const enrolment = new Enrolment({
     identityDir,
     centralUrl,
@@ -193,6 +212,7 @@ export async function startAgent(
       await pipeline.flushAll();
       await outbox.flush();
       enrolment.close();
+      process.off('uncaughtException', containUplinkFault);
       await uplink?.stop();
       await health.stop();
       await statusServer.close();
@@ -201,4 +221,10 @@ export async function startAgent(
       await outbox.close();
     },
   };
+}
+
+/** Thrown from inside the MQTT client library or the uplink module (by the frames of its stack). */
+export function isUplinkFault(err: Error): boolean {
+  const stack = err.stack ?? '';
+  return /[\\/]node_modules[\\/]mqtt(-packet)?[\\/]|[\\/]appliance[\\/]uplink[\\/]/.test(stack);
 }

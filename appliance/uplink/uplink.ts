@@ -32,6 +32,8 @@ export interface UplinkOptions {
   readonly logger: Logger;
   /** Called with each event batch as it is published (the status page's "what leaves this box"). */
   readonly onPublish?: (topic: string, seq: number, payload: Uint8Array) => void;
+  /** MQTT keepalive in seconds (default 30; tests shorten it). */
+  readonly keepaliveS?: number;
   /** A monotonic clock in ms for the drain rate (tests pass a fake); never the wall clock. */
   readonly monotonicNowMs?: () => number;
 }
@@ -113,7 +115,7 @@ export class Uplink {
       clean: true,
       reconnectPeriod: 0, // we reconnect ourselves, with backoff and jitter
       connectTimeout: 10_000,
-      keepalive: 30,
+      keepalive: this.options.keepaliveS ?? 30,
       cert: tls.certPem,
       key: tls.keyPem,
       ca: tls.caPem,
@@ -206,7 +208,7 @@ export class Uplink {
           // Refused (v5 reason code) or failed: keep the batch; reconnect and send it again.
           this.stats.refusedBatches++;
           this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
-          client.end(true);
+          this.dropConnection(client);
           return;
         }
         this.inflight.delete(batch.seq);
@@ -237,7 +239,7 @@ export class Uplink {
         const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
         if (err || reason >= 0x80) {
           this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
-          client.end(true);
+          this.dropConnection(client);
           return;
         }
         this.stats.lossRecordsAcked++;
@@ -247,6 +249,19 @@ export class Uplink {
         );
       });
     }
+  }
+
+  /**
+   * Ends a connection from inside one of its publish callbacks, on the next turn of the event loop.
+   * mqtt.js calls those callbacks from its own `_flush` loop when the connection closes (keepalive
+   * timeout, a forced end); ending the client there re-enters `_flush`, which deletes the entries the
+   * outer loop is still walking, and the outer loop then throws `TypeError: Cannot read properties
+   * of undefined (reading 'cb')` out of a timer: the agent crashed once that way.
+   */
+  private dropConnection(client: MqttClient): void {
+    setImmediate(() => {
+      if (client === this.client) client.end(true);
+    });
   }
 
   /** Payload and PUBLISH packet bytes (MQTT §3.3: header, topic, packet id, v5 properties length). */
