@@ -18,8 +18,9 @@ export interface IngestCounters {
   /** Failed attempts to flag a device (retried at the next bad batch). */
   flagErrors: number;
   /**
-   * Uplink messages of a kind central has no handler for yet (alerts, health until their issues
-   * land), by kind: acknowledged, not stored, never silent. Kinds are the protocol's, so bounded.
+   * Uplink messages of a kind central has no store for yet (alerts, health until their issues
+   * land), by kind: quarantined whole (handlers/not-ingested-yet.ts), so also in `quarantined`.
+   * Kinds are the protocol's, so bounded.
    */
   ignoredByKind: Record<string, number>;
   /** Messages on a topic that is not a device uplink topic at all. */

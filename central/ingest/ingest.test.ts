@@ -120,10 +120,22 @@ t.test('one entry dispatches by the topic kind; quarantines are counted for ever
   await ingestMessage(ctx, { topic: 'not/an/uplink', payload: new Uint8Array([1]) });
   t.same(
     ctx.counters,
-    { ...newIngestCounters(), ignoredByKind: { health: 1 }, ignoredForeign: 1 },
-    'kinds without a handler and foreign topics are not stored, and counted',
+    {
+      ...newIngestCounters(),
+      quarantined: 1,
+      quarantinedByReason: { 'kind not ingested yet: health': 1 },
+      ignoredByKind: { health: 1 },
+      ignoredForeign: 1,
+    },
+    'a kind without a store is quarantined and counted; a foreign topic is counted',
   );
-  t.same(INGESTED_KINDS, ['events', 'loss'], 'the external-broker worker subscribes to these kinds');
+  t.same(
+    INGESTED_KINDS,
+    ['events', 'loss', 'alerts', 'health'],
+    'the external-broker worker subscribes to every uplink kind',
+  );
+  ctx.counters.quarantined = 0;
+  ctx.counters.quarantinedByReason = {};
 
   // The embedded broker passes the authenticated identity; a payload naming another device is refused.
   const other = encodeBatch({ ...batch(1, 1), device: 'dev-other' });

@@ -36,8 +36,8 @@ export interface UplinkPublish {
 }
 
 /**
- * Handles one uplink message. Resolves once it is committed, or quarantined, or of a kind central
- * does not ingest yet (counted in `ignoredByKind`); rejects only when nothing was committed.
+ * Handles one uplink message. Resolves once it is committed or quarantined (a kind central does not
+ * ingest yet is quarantined whole, handlers/not-ingested-yet.ts); rejects only when nothing was committed.
  */
 export async function ingestMessage(ctx: IngestContext, publish: UplinkPublish): Promise<void> {
   const topic = parseUplinkTopic(publish.topic);
@@ -45,12 +45,8 @@ export async function ingestMessage(ctx: IngestContext, publish: UplinkPublish):
     ctx.counters.ignoredForeign++;
     return;
   }
+  // Every kind has a handler; alerts and health are quarantined until their stores exist.
   const handler = UPLINK_HANDLERS[topic.kind];
-  if (handler === undefined) {
-    // alerts, health: their handlers come with their issues; counted meanwhile, never silent.
-    ctx.counters.ignoredByKind[topic.kind] = (ctx.counters.ignoredByKind[topic.kind] ?? 0) + 1;
-    return;
-  }
   const message: IncomingUplink = {
     deviceId: publish.deviceId ?? topic.deviceId,
     topic: publish.topic,

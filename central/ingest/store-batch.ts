@@ -201,29 +201,37 @@ device AS (
 SELECT count(*)::int AS stored FROM batch`;
 
 /**
- * Writes the quarantine row and counts the bad message against the device, in one transaction.
- * Shared by every uplink kind (batches here, loss records in store-loss.ts).
+ * Writes the quarantine row and (unless `countAgainstDevice` is false: a kind central does not
+ * ingest yet is no fault of the device) counts the bad message against the device, in one
+ * transaction. The sample is the first QUARANTINE_SAMPLE_BYTES, or the whole payload when
+ * `keepWholePayload` (a well-meant message of a kind without a store yet, kept for replay). Shared by every uplink kind (batches here, loss records in store-loss.ts, kinds
+ * without a store in handlers/not-ingested-yet.ts).
  */
 export async function quarantine(
   db: Database,
   incoming: IncomingUplink,
   reason: string,
+  options: { readonly countAgainstDevice?: boolean; readonly keepWholePayload?: boolean } = {},
 ): Promise<{ readonly status: 'quarantined'; readonly reason: string }> {
   // Reasons and topics end up in text columns: a NUL would make the insert fail on every delivery.
   const safeReason = reason.replaceAll('\0', '\uFFFD').slice(0, 500);
   const safeTopic = incoming.topic.replaceAll('\0', '\uFFFD');
-  const sample = Buffer.from(incoming.payload.subarray(0, QUARANTINE_SAMPLE_BYTES));
+  // A payload kept whole is still bounded: the broker refuses packets over the protocol's limit.
+  const sample = Buffer.from(
+    options.keepWholePayload ? incoming.payload : incoming.payload.subarray(0, QUARANTINE_SAMPLE_BYTES),
+  );
   await db.transaction(async (tx) => {
     await tx.query(
       `INSERT INTO quarantine (device_id, topic, received_at, reason, size_bytes, sample)
        VALUES ($1, $2, $3, $4, $5, $6)`,
       [incoming.deviceId, safeTopic, incoming.receivedAt, safeReason, incoming.payload.length, sample],
     );
+    const bad = options.countAgainstDevice === false ? 0 : 1;
     await tx.query(
-      `INSERT INTO devices (device_id, first_seen, last_seen, bad_batches) VALUES ($1, $2, $2, 1)
-       ON CONFLICT (device_id) DO UPDATE SET bad_batches = devices.bad_batches + 1,
+      `INSERT INTO devices (device_id, first_seen, last_seen, bad_batches) VALUES ($1, $2, $2, $3)
+       ON CONFLICT (device_id) DO UPDATE SET bad_batches = devices.bad_batches + $3,
          last_seen = greatest(devices.last_seen, excluded.last_seen)`,
-      [incoming.deviceId, incoming.receivedAt],
+      [incoming.deviceId, incoming.receivedAt, bad],
     );
   });
   return { status: 'quarantined', reason: safeReason };

@@ -55,7 +55,7 @@ export function ingestMetrics(c: IngestCounters): Metric[] {
     counter('cyberalarm_central_flag_errors_total', 'Failed attempts to flag a device', c.flagErrors),
     {
       name: 'cyberalarm_central_uplink_ignored_total',
-      help: 'Uplink messages of a kind central does not ingest yet, by kind (acknowledged, not stored)',
+      help: 'Uplink messages of a kind central does not ingest yet, by kind (quarantined whole, reason "kind not ingested yet")',
       type: 'counter',
       samples: Object.entries(c.ignoredByKind).map(([kind, value]) => ({ labels: { kind }, value })),
     },

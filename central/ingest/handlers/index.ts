@@ -8,6 +8,7 @@ import type { IngestContext } from '../ingest.js';
 import type { IncomingUplink } from '../store-batch.js';
 import { events } from './events.js';
 import { loss } from './loss.js';
+import { notIngestedYet } from './not-ingested-yet.js';
 
 export type UplinkOutcome =
   | { readonly status: 'stored' | 'updated' | 'duplicate' }
@@ -23,7 +24,14 @@ export interface UplinkHandler {
   handle(ctx: IngestContext, message: IncomingUplink): Promise<UplinkOutcome>;
 }
 
-export const UPLINK_HANDLERS: Readonly<Partial<Record<UplinkKind, UplinkHandler>>> = { events, loss };
+/** Every uplink kind has an entry, so nothing a device sends is acknowledged and lost: the kinds
+ * without a store yet are quarantined (not-ingested-yet.ts) on both broker paths. */
+export const UPLINK_HANDLERS: Readonly<Record<UplinkKind, UplinkHandler>> = {
+  events,
+  loss,
+  alerts: notIngestedYet('alerts'),
+  health: notIngestedYet('health'),
+};
 
 /** The kinds central ingests, in `UPLINK_HANDLERS` order. */
 export const INGESTED_KINDS = Object.keys(UPLINK_HANDLERS) as readonly UplinkKind[];
