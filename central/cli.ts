@@ -11,7 +11,7 @@ import { VERSION } from '../common/version.js';
 import { limits } from '../protocol/limits.js';
 import { isValidDeviceId } from '../protocol/topics.js';
 import { createCrl } from '../provisioning/ca.js';
-import { renderMosquittoAcl, renderMosquittoConfig } from './broker/mosquitto-config.js';
+import { writeMosquittoFiles } from './broker/mosquitto-files.js';
 import { startCentral } from './central.js';
 import { CentralConfigSchema, WorkerConfigSchema } from './config.js';
 import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from './pki/ca-files.js';
@@ -220,29 +220,25 @@ program
             await createCrl(ca, [], { crlNumber: Math.floor(now.getTime() / 1000), validDays: 365, now }),
           );
         }
-        const aclFile = join(out, 'acl');
-        writeFileSync(aclFile, renderMosquittoAcl());
-        writeFileSync(
-          join(out, 'mosquitto.conf'),
-          renderMosquittoConfig({
-            port,
-            ...(opts.bind ? { bindAddress: opts.bind } : {}),
-            workerPort,
-            workerBindAddress: opts.workerBind,
-            runAsUser: opts.user,
-            certFile: pki.serverCert,
-            keyFile: pki.serverKey,
-            caFile: pki.caCert,
-            crlFile,
-            aclFile,
-            persistenceDir: join(out, 'data'),
-            maxPacketBytes: limits.maxPayloadBytes + 4096,
-          }),
-        );
+        const written = writeMosquittoFiles(out, {
+          port,
+          ...(opts.bind ? { bindAddress: opts.bind } : {}),
+          workerPort,
+          workerBindAddress: opts.workerBind,
+          runAsUser: opts.user,
+          certFile: pki.serverCert,
+          keyFile: pki.serverKey,
+          caFile: pki.caCert,
+          workerCaFile: pki.ingestCaCert,
+          crlFile,
+          maxPacketBytes: limits.maxPayloadBytes + 4096,
+        });
         printJsonLine({
           event: 'written',
-          config: join(out, 'mosquitto.conf'),
-          acl: aclFile,
+          config: written.config,
+          acl: written.acl,
+          persistence: written.persistenceDir,
+          pidFile: written.pidFile,
           devicePort: port,
           workerPort,
           ingestCert: pki.ingestCert,

@@ -35,7 +35,11 @@ interface Pki {
   server: { certPem: string; keyPem: string };
   deviceA: { certPem: string; keyPem: string };
   deviceB: { certPem: string; keyPem: string };
+  /** Central's ingest identity from the ingest CA: the only issuer Mosquitto's worker listener trusts. */
   ingest: { certPem: string; keyPem: string };
+  ingestCa: CertificateAuthority;
+  /** The same identity signed by the device CA, as the embedded broker (one CA) takes it. */
+  ingestFromDeviceCa: { certPem: string; keyPem: string };
   /** Issued by our CA, then revoked: the CRL lists it and the embedded broker refuses its identity. */
   revoked: { certPem: string; keyPem: string };
   foreignDeviceA: { certPem: string; keyPem: string };
@@ -44,12 +48,15 @@ interface Pki {
 const pki: Pki = await (async () => {
   const ca = await createCa({ commonName: 'conformance CA' });
   const foreign = await createCa({ commonName: 'foreign CA' });
+  const ingestCa = await createCa({ commonName: 'conformance ingest CA' });
   return {
+    ingestCa,
+    ingest: await issueIngestCertificate(ingestCa),
+    ingestFromDeviceCa: await issueIngestCertificate(ca),
     ca,
     server: await issueServerCertificate(ca, { hostnames: ['localhost'], ips: ['127.0.0.1'] }),
     deviceA: await issueDeviceCertificate(ca, 'dev-a'),
     deviceB: await issueDeviceCertificate(ca, 'dev-b'),
-    ingest: await issueIngestCertificate(ca),
     revoked: await issueDeviceCertificate(ca, 'dev-r'),
     foreignDeviceA: await issueDeviceCertificate(foreign, 'dev-a'),
   };
@@ -58,12 +65,17 @@ const pki: Pki = await (async () => {
 interface BrokerUnderTest {
   readonly name: string;
   readonly protocolVersion: 4 | 5;
+  /** Whether ingest has a listener of its own (Mosquitto); the embedded broker has one for all. */
+  readonly separateIngestListener: boolean;
+  readonly ingestIdentity: { certPem: string; keyPem: string };
   start(dir: string): Promise<{ url: string; ingestUrl: string; stop(): Promise<void> }>;
 }
 
 const aedes: BrokerUnderTest = {
   name: 'embedded Aedes',
   protocolVersion: 4,
+  separateIngestListener: false,
+  ingestIdentity: pki.ingestFromDeviceCa,
   async start() {
     const broker = await startEmbeddedBroker({
       host: '127.0.0.1',
@@ -81,6 +93,8 @@ const aedes: BrokerUnderTest = {
 const mosquitto: BrokerUnderTest = {
   name: 'Mosquitto',
   protocolVersion: 5,
+  separateIngestListener: true,
+  ingestIdentity: pki.ingest,
   async start(dir) {
     const write = (name: string, text: string) => {
       writeFileSync(join(dir, name), text, { mode: 0o600 });
@@ -100,6 +114,7 @@ const mosquitto: BrokerUnderTest = {
         certFile: write('server.crt', pki.server.certPem),
         keyFile: write('server.key', pki.server.keyPem),
         caFile: write('ca.crt', pki.ca.certPem),
+        workerCaFile: write('ingest-ca.crt', pki.ingestCa.certPem),
         crlFile: write(
           'crl.pem',
           await createCrl(
@@ -155,8 +170,12 @@ function connect(
 }
 
 /** Collects what an ingest subscriber receives on every device's uplink. */
-async function ingestObserver(url: string, protocolVersion: 4 | 5) {
-  const { client, error } = await connect(url, protocolVersion, pki.ingest, `ingest-${Date.now()}`);
+async function ingestObserver(
+  url: string,
+  protocolVersion: 4 | 5,
+  identity: { certPem: string; keyPem: string },
+) {
+  const { client, error } = await connect(url, protocolVersion, identity, `ingest-${Date.now()}`);
   if (!client) throw error;
   const received: { topic: string; payload: string }[] = [];
   client.on('message', (topic, payload) => received.push({ topic, payload: payload.toString() }));
@@ -196,7 +215,7 @@ for (const broker of [aedes, mosquitto]) {
     const running = await broker.start(dir);
     t.teardown(() => running.stop());
     const v = broker.protocolVersion;
-    const observer = await ingestObserver(running.ingestUrl, v);
+    const observer = await ingestObserver(running.ingestUrl, v, broker.ingestIdentity);
     t.teardown(() => observer.close());
 
     t.test('a device publishes its own uplink and ingest receives it', async (t) => {
@@ -254,7 +273,7 @@ for (const broker of [aedes, mosquitto]) {
       const foreign = await subscribeOutcome(client, 'ca/v1/dev/dev-b/down/#');
       const wildcard = await subscribeOutcome(client, 'ca/v1/dev/+/down/#');
       t.equal(await subscribeOutcome(client, 'ca/v1/dev/dev-a/down/#'), 'granted', 'its own downlink');
-      const sender = await connect(running.ingestUrl, v, pki.ingest, `ingest-send-${Date.now()}`);
+      const sender = await connect(running.ingestUrl, v, broker.ingestIdentity, `ingest-send-${Date.now()}`);
       if (!sender.client) return t.fail('ingest connects');
       await sender.client.publishAsync('ca/v1/dev/dev-b/down/config', 'for b', { qos: 1 });
       await sender.client.publishAsync('ca/v1/dev/dev-a/down/config', 'for a', { qos: 1 });
@@ -283,6 +302,48 @@ for (const broker of [aedes, mosquitto]) {
       a.client?.end(true);
       await b.client.endAsync();
     });
+
+    t.test(
+      "a device certificate cannot connect on the ingest listener (no worker's or device's session taken over)",
+      { skip: broker.separateIngestListener ? false : 'one listener for devices and ingest' },
+      async (t) => {
+        const worker = await connect(running.ingestUrl, v, broker.ingestIdentity, 'central-w1-0');
+        if (!worker.client) return t.fail(`the worker connects: ${worker.error?.message}`);
+        const b = await connect(running.url, v, pki.deviceB, 'dev-b');
+        if (!b.client) return t.fail('device B connects');
+        let workerClosed = false;
+        let bClosed = false;
+        worker.client.on('close', () => {
+          workerClosed = true;
+        });
+        b.client.on('close', () => {
+          bClosed = true;
+        });
+        for (const clientId of ['central-w1-0', 'dev-b', 'dev-a']) {
+          const attempt = await connect(running.ingestUrl, v, pki.deviceA, clientId);
+          t.notOk(attempt.client, `device A as ${clientId}: refused (${attempt.error?.message})`);
+          attempt.client?.end(true);
+        }
+        const ingestAsDevice = await connect(running.url, v, broker.ingestIdentity, 'central-w1-0');
+        t.notOk(ingestAsDevice.client, 'the ingest certificate is refused on the device listener too');
+        ingestAsDevice.client?.end(true);
+        await settle();
+        t.notOk(workerClosed, "the worker's session was not taken over");
+        t.notOk(bClosed, "device B's session was not taken over");
+        t.equal(
+          await publishOutcome(b.client, 'ca/v1/dev/dev-b/up/events', 'still b'),
+          'acked',
+          'device B still publishes',
+        );
+        await settle();
+        t.ok(
+          observer.received.some((m) => m.payload === 'still b'),
+          'and ingest still receives it',
+        );
+        await b.client.endAsync();
+        await worker.client.endAsync();
+      },
+    );
 
     t.test('an oversized packet: refused, connection closed, not delivered', async (t) => {
       const { client } = await connect(running.url, v, pki.deviceA, 'dev-a');

@@ -1,11 +1,18 @@
 /**
  * Renders a production Mosquitto 2 configuration that enforces the rules of `acl.ts`:
- * - the device listener requires a client certificate from our CA, takes the identity from its CN
- *   (`use_identity_as_username`) and forces the client id to it (`use_username_as_clientid`), so a
- *   device cannot take over another device's session;
- * - a second listener, bound to an internal address, for central's ingest workers: same CA and
- *   identity rule, but workers keep their own client ids (several run at once);
- * - an ACL confining each device to its own uplink and downlink plus the shared intel topics.
+ * - the device listener requires a client certificate from the device CA, takes the identity from
+ *   its CN (`use_identity_as_username`) and forces the client id to it (`use_username_as_clientid`),
+ *   so a device cannot take over another device's session;
+ * - a second listener, bound to an internal address, for central's ingest workers. It trusts only
+ *   the ingest CA (`central/pki/ca-files.ts`), which signs nothing but the `CN=central-ingest,
+ *   OU=central` certificate, so a device certificate fails the TLS handshake there. That is the only
+ *   plugin-less way to refuse a connection by certificate in Mosquitto 2.0: with
+ *   `use_identity_as_username` the password check and auth plugins' basic-auth hook are skipped, and
+ *   an ACL restricts topics only, after the client id has already taken over a session (client ids
+ *   are one namespace across listeners). Workers keep their own client ids (several run at once);
+ * - an ACL confining each device to its own uplink and downlink plus the shared intel topics, and
+ *   denying everything to revoked devices (rewritten by `central/pki/revocation.ts`, which then
+ *   signals Mosquitto to reload it and the CRL).
  * Pure functions: the CLI writes the files.
  */
 import { INTEL_TOPIC_FILTER, TOPIC_ROOT, UPLINK_KINDS } from '../../protocol/topics.js';
@@ -20,12 +27,21 @@ export interface MosquittoConfigOptions {
   readonly workerBindAddress: string;
   readonly certFile: string;
   readonly keyFile: string;
+  /** Device CA: the device listener verifies client certificates against it. */
   readonly caFile: string;
-  /** Revoked certificates (central rewrites it on every revocation). Mosquitto reads it when a
-   * listener starts: restart Mosquitto after revoking, or see docs/DEPLOY.md. */
+  /** Ingest CA: the worker listener verifies client certificates against it only. */
+  readonly workerCaFile: string;
+  /** Revoked device certificates (central rewrites it on every revocation). Mosquitto reads it when a
+   * listener starts and on SIGHUP (`pidFile`); see docs/DEPLOY.md. */
   readonly crlFile?: string;
   readonly aclFile: string;
+  /** Must exist and be writable by `runAsUser` (`broker-config` creates it): Mosquitto does not
+   * create it and otherwise fails every save. */
   readonly persistenceDir: string;
+  /** Where Mosquitto writes its pid, so central can signal a reload after a revocation. */
+  readonly pidFile?: string;
+  /** Seconds between snapshots of queued messages and sessions (Mosquitto's `autosave_interval`). */
+  readonly autosaveIntervalS?: number;
   readonly maxPacketBytes: number;
   /** Account Mosquitto switches to when started as root; it must be able to read the key files. */
   readonly runAsUser: string;
@@ -33,12 +49,17 @@ export interface MosquittoConfigOptions {
   readonly maxQueuedMessages?: number;
 }
 
-function tlsListener(port: number, bind: string | undefined, o: MosquittoConfigOptions): string[] {
+function tlsListener(
+  port: number,
+  bind: string | undefined,
+  trust: { caFile: string; crlFile?: string | undefined },
+  o: MosquittoConfigOptions,
+): string[] {
   return [
     `listener ${port}${bind ? ` ${bind}` : ''}`,
     'protocol mqtt',
-    `cafile ${o.caFile}`,
-    ...(o.crlFile ? [`crlfile ${o.crlFile}`] : []),
+    `cafile ${trust.caFile}`,
+    ...(trust.crlFile ? [`crlfile ${trust.crlFile}`] : []),
     `certfile ${o.certFile}`,
     `keyfile ${o.keyFile}`,
     'tls_version tlsv1.2',
@@ -58,7 +79,9 @@ export function renderMosquittoConfig(o: MosquittoConfigOptions): string {
     `acl_file ${o.aclFile}`,
     'persistence true',
     `persistence_location ${persistenceDir}`,
-    'autosave_interval 60',
+    ...(o.pidFile ? [`pid_file ${o.pidFile}`] : []),
+    // A snapshot, not a log: a kill -9 loses what was accepted since the last save (docs/DEPLOY.md).
+    `autosave_interval ${o.autosaveIntervalS ?? 60}`,
     `max_packet_size ${o.maxPacketBytes}`,
     // Devices delete a batch once this broker acknowledges it, so queued messages for a restarting
     // worker must not be dropped at the default of 1000; bound the queue by count, not silently.
@@ -71,16 +94,21 @@ export function renderMosquittoConfig(o: MosquittoConfigOptions): string {
     'connection_messages true',
     '',
     '# Devices.',
-    ...tlsListener(o.port, o.bindAddress, o),
+    ...tlsListener(o.port, o.bindAddress, { caFile: o.caFile, crlFile: o.crlFile }, o),
     'use_username_as_clientid true',
     '',
     "# Central's ingest workers (shared subscription, persistent sessions with their own client ids).",
-    ...tlsListener(o.workerPort, o.workerBindAddress, o),
+    '# Only the ingest CA is trusted here: device certificates fail the handshake. No crlfile: the CRL',
+    "# is the device CA's (OpenSSL would refuse every worker); revoke the ingest identity by a new CA.",
+    ...tlsListener(o.workerPort, o.workerBindAddress, { caFile: o.workerCaFile }, o),
     '',
   ].join('\n');
 }
 
-export function renderMosquittoAcl(): string {
+/** `revokedDeviceIds`: devices refused every topic (the user's `deny` is checked before patterns),
+ * so a revoked device that is still connected, or reconnects before the CRL is reloaded, can neither
+ * publish nor read. */
+export function renderMosquittoAcl(revokedDeviceIds: readonly string[] = []): string {
   return [
     '# CyberAlarm broker ACL: generated by `cyberalarm-central broker-config`. %u is the certificate CN.',
     '# Every device: publish its own uplink, read its own downlink and the shared intel.',
@@ -94,5 +122,7 @@ export function renderMosquittoAcl(): string {
     `topic write ${TOPIC_ROOT}/dev/+/down/#`,
     `topic write ${INTEL_TOPIC_FILTER}`,
     '',
+    ...(revokedDeviceIds.length > 0 ? ['# Revoked devices: nothing at all.'] : []),
+    ...revokedDeviceIds.flatMap((id) => [`user ${id}`, 'topic deny #', '']),
   ].join('\n');
 }

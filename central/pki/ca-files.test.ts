@@ -7,6 +7,7 @@ import {
   certificateIdentity,
   createCa,
   deviceIdFromCertificate,
+  issueIngestCertificate,
   issueServerCertificate,
   subjectAltNames,
 } from '../../provisioning/ca.js';
@@ -103,6 +104,7 @@ t.test('initDevCa builds the dev PKI once and then leaves it alone', async (t) =
   t.same(files, {
     caCert: join(dataDir, 'ca', 'ca.crt'),
     caKey: join(dataDir, 'ca', 'ca.key'),
+    ingestCaCert: join(dataDir, 'ca', 'ingest-ca.crt'),
     serverCert: join(dataDir, 'tls', 'server.crt'),
     serverKey: join(dataDir, 'tls', 'server.key'),
     ingestCert: join(dataDir, 'tls', 'ingest.crt'),
@@ -114,7 +116,12 @@ t.test('initDevCa builds the dev PKI once and then leaves it alone', async (t) =
 
   const caPem = read(files.caCert);
   t.ok(issuedBy(read(files.serverCert), caPem));
-  t.ok(issuedBy(read(files.ingestCert), caPem));
+  t.ok(issuedBy(read(files.ingestCert), read(files.ingestCaCert)), 'ingest: issued by the ingest CA');
+  t.notOk(
+    issuedBy(read(files.ingestCert), caPem),
+    'not by the device CA (the worker listener trusts only the ingest CA)',
+  );
+  t.equal(mode(join(dataDir, 'ca', 'ingest-ca.key')), 0o600);
   t.ok(keyMatches(files.serverCert, files.serverKey));
   t.ok(keyMatches(files.ingestCert, files.ingestKey));
   t.same(subjectAltNames(read(files.serverCert)), {
@@ -182,6 +189,22 @@ t.test('initDevCa replaces certificates that do not belong to its CA or their ke
   await initDevCa(dataDir, { hostnames: [], ips: [] });
   t.ok(issuedBy(read(files.serverCert), caPem), 'garbage on disk is replaced');
 });
+
+t.test(
+  'initDevCa reissues an ingest certificate that the device CA signed (before the ingest CA)',
+  async (t) => {
+    const dataDir = t.testdir();
+    const files = await initDevCa(dataDir, { hostnames: [], ips: [] });
+    const ca = await loadOrCreateCa(join(dataDir, 'ca'));
+    const old = await issueIngestCertificate(ca);
+    writeFileSync(files.ingestCert, old.certPem);
+    writeFileSync(files.ingestKey, old.keyPem, { mode: 0o600 });
+    await initDevCa(dataDir, { hostnames: [], ips: [] });
+    t.not(read(files.ingestCert), old.certPem, 'replaced');
+    t.ok(issuedBy(read(files.ingestCert), read(files.ingestCaCert)), 'by the ingest CA');
+    t.same(certificateIdentity(read(files.ingestCert)), { kind: 'ingest' });
+  },
+);
 
 t.test('initDevCa returns absolute paths for a relative data directory', async (t) => {
   const dataDir = t.testdir();

@@ -27,6 +27,12 @@ import { x509 } from '../../provisioning/x509.js';
 
 export const CA_CERT_FILE = 'ca.crt';
 export const CA_KEY_FILE = 'ca.key';
+/** The ingest CA signs only central's ingest certificate. Mosquitto's worker listener trusts it and
+ * nothing else, so a device certificate (device CA) cannot connect there; the device listener trusts
+ * only the device CA, so the ingest certificate cannot connect as a device either. */
+export const INGEST_CA_CERT_FILE = 'ingest-ca.crt';
+export const INGEST_CA_KEY_FILE = 'ingest-ca.key';
+const INGEST_CA_COMMON_NAME = 'CyberAlarm central ingest CA';
 export const DEVICE_CERT_FILE = 'device.crt';
 export const DEVICE_KEY_FILE = 'device.key';
 /** Certificates are renewed when they would expire within this many days. */
@@ -46,16 +52,24 @@ export interface DeviceIdentityFiles {
 export interface DevPkiFiles {
   readonly caCert: string;
   readonly caKey: string;
+  /** Issuer of `ingestCert` only (see INGEST_CA_CERT_FILE). */
+  readonly ingestCaCert: string;
   readonly serverCert: string;
   readonly serverKey: string;
   readonly ingestCert: string;
   readonly ingestKey: string;
 }
 
-/** Loads `<dir>/ca.crt` + `<dir>/ca.key`, or creates both when neither exists. */
-export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority> {
-  const certFile = resolve(dir, CA_CERT_FILE);
-  const keyFile = resolve(dir, CA_KEY_FILE);
+/** Loads `<dir>/ca.crt` + `<dir>/ca.key` (or the given names), or creates both when neither exists. */
+export async function loadOrCreateCa(
+  dir: string,
+  names: { certFile: string; keyFile: string; commonName?: string } = {
+    certFile: CA_CERT_FILE,
+    keyFile: CA_KEY_FILE,
+  },
+): Promise<CertificateAuthority> {
+  const certFile = resolve(dir, names.certFile);
+  const keyFile = resolve(dir, names.keyFile);
   const haveCert = existsSync(certFile);
   const haveKey = existsSync(keyFile);
   if (haveCert && haveKey) return caFromPem(readFileSync(certFile, 'utf8'), readFileSync(keyFile, 'utf8'));
@@ -68,7 +82,7 @@ export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority>
     );
   }
   makePrivateDir(dirname(certFile));
-  const ca = await createCa();
+  const ca = await createCa(names.commonName ? { commonName: names.commonName } : {});
   // Key first: if we stop between the two writes the next start reports an incomplete CA instead of
   // minting a second one under a certificate nobody can sign with.
   writePrivateFile(keyFile, ca.keyPem);
@@ -116,6 +130,7 @@ export async function initDevCa(
   const files: DevPkiFiles = {
     caCert: join(caDir, CA_CERT_FILE),
     caKey: join(caDir, CA_KEY_FILE),
+    ingestCaCert: join(caDir, INGEST_CA_CERT_FILE),
     serverCert: join(tlsDir, 'server.crt'),
     serverKey: join(tlsDir, 'server.key'),
     ingestCert: join(tlsDir, 'ingest.crt'),
@@ -145,9 +160,16 @@ export async function initDevCa(
     );
   }
 
-  const ingest = readUsable(files.ingestCert, files.ingestKey, caCert);
+  // An ingest certificate from the device CA (written before the ingest CA existed) is reissued:
+  // Mosquitto's worker listener no longer trusts it. Workers need the new tls/ingest.crt + .key.
+  const ingestCa = await loadOrCreateCa(caDir, {
+    certFile: INGEST_CA_CERT_FILE,
+    keyFile: INGEST_CA_KEY_FILE,
+    commonName: INGEST_CA_COMMON_NAME,
+  });
+  const ingest = readUsable(files.ingestCert, files.ingestKey, new NodeX509Certificate(ingestCa.certPem));
   if (ingest === undefined || certificateIdentity(ingest)?.kind !== 'ingest') {
-    writeIssued(files.ingestCert, files.ingestKey, await issueIngestCertificate(ca));
+    writeIssued(files.ingestCert, files.ingestKey, await issueIngestCertificate(ingestCa));
   }
   return files;
 }

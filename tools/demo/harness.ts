@@ -306,11 +306,19 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
   }
 });
 
+export interface MosquittoProc {
+  readonly pid: number;
+  /** SIGTERM (Mosquitto saves its database on the way out) and wait for the exit. */
+  kill(): Promise<void>;
+  /** Any signal, e.g. SIGKILL (no save), SIGUSR1 (save now), SIGHUP (reload ACL, CRL). */
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  log: () => string;
+}
+
 /** Starts a real Mosquitto with the given config; resolves once its listener accepts connections. */
-export async function startMosquitto(
-  configFile: string,
-  port: number,
-): Promise<{ kill(): Promise<void>; log: () => string }> {
+export async function startMosquitto(configFile: string, port: number): Promise<MosquittoProc> {
   if (!MOSQUITTO)
     throw new Error('mosquitto is not installed (npm test runs scripts/setup.sh, which installs it)');
   const net = await import('node:net');
@@ -334,9 +342,14 @@ export async function startMosquitto(
     100,
   );
   return {
+    pid: child.pid ?? 0,
     log: () => log,
+    exited,
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
     kill: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
@@ -350,13 +363,7 @@ export async function startMosquitto(
 export async function startGeneratedMosquitto(
   outDir: string,
   centralDataDir: string,
-): Promise<{
-  brokerPort: number;
-  workerPort: number;
-  configFile: string;
-  kill(): Promise<void>;
-  log: () => string;
-}> {
+): Promise<MosquittoProc & { brokerPort: number; workerPort: number; configFile: string }> {
   const brokerPort = await freePort();
   const workerPort = await freePort();
   await runCli(CENTRAL_CLI, [
