@@ -14,11 +14,22 @@
  * and the record of it commit together. Loss records wait in memory and in LMDB until central
  * acknowledges them; the uplink sends them before any backlog.
  *
- * Disk trouble is handled the same way and never crashes the agent: a commit that fails with
- * ENOSPC or MDB_MAP_FULL lowers the bound to 90 % of what is stored (so the next write evicts and
- * LMDB reuses the freed pages) and counts the batch as lost; a read-only or unopenable data
- * directory leaves the outbox in state `read-only`/`error`, where every sealed batch is counted as
- * lost and its loss record is held in memory and still sent. `stats().state` says which.
+ * Disk trouble never crashes the agent. Before each batch is written the free space on the data
+ * directory's filesystem is read (statfs): below `minFreeDiskBytes` of headroom the batch is
+ * refused before LMDB could fail, counted as lost (`write failed: disk full`, persisted with its
+ * loss record while the headroom still allows that small write) and the state is `full`. While the
+ * disk stays low, batches are accepted again only into room the uplink frees by deleting
+ * acknowledged batches (LMDB reuses those pages without growing the file). A commit that fails
+ * anyway (ENOSPC, or the EIO LMDB reports for a short write) is counted the same way. A read-only
+ * or unopenable data directory leaves the outbox in state `read-only`/`error`, where every sealed
+ * batch is counted as lost and its loss record is held in memory and still sent.
+ *
+ * lmdb-js is opened with `eventTurnBatching: false`: with it, every failed commit also rejected a
+ * promise lmdb-js creates for the event turn and nobody holds, and Node ends the process on an
+ * unhandled rejection: a full disk became a crash, and a crash loop on restart.
+ *
+ * Sequence numbers are never published above a durably written reservation (seq-reserve.ts), so a
+ * power cut that loses LMDB's unsynced commits cannot make the outbox number a batch again.
  */
 import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +38,7 @@ import { compressBatchPayload, encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { limits } from '../../protocol/limits.js';
 import { LOSS_VERSION, type LossReason, type LossRecord } from '../../protocol/loss.js';
+import { readSeqReservation, writeSeqReservation } from './seq-reserve.js';
 
 export interface OutboxOptions {
   readonly dataDir: string;
@@ -37,9 +49,16 @@ export interface OutboxOptions {
   readonly maxOutboxBytes?: number;
   /** Compress batches when it pays (protocol/codec.ts); default true. */
   readonly compress?: boolean;
+  /** Free space kept on the data directory's filesystem; 0 = `defaultMinFreeDiskBytes(dataDir)`. */
+  readonly minFreeDiskBytes?: number;
   /** Clock for batch creation times (tests pass a fake). */
   readonly now?: () => number;
 }
+
+/** Sequence numbers reserved durably at a time: one fsync per block, a gap of at most one block after a crash. */
+export const SEQ_RESERVE_BLOCK = 1000;
+/** The batch size assumed when checking the disk with no batch in hand (at start-up). */
+const NOMINAL_BATCH_BYTES = 64 * 1024;
 
 /** Bytes counted per stored batch on top of its payload: LMDB key, node header and the record fields. */
 export const BATCH_OVERHEAD_BYTES = 64;
@@ -51,6 +70,19 @@ const MIN_DEFAULT_BYTES = 16 * 1024 * 1024;
  * 16 MiB: large enough for days of summaries from a busy site, small enough to leave the box room
  * for logs and updates. Measured once at start-up.
  */
+/**
+ * 5 % of the filesystem, between 1 MiB and 64 MiB: room for LMDB's copy-on-write pages, the loss
+ * record that says what was refused, and the rest of the box (logs, settings, updates).
+ */
+export function defaultMinFreeDiskBytes(dataDir: string): number {
+  try {
+    const fs = statfsSync(dataDir);
+    return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, Math.floor(fs.blocks * fs.bsize * 0.05)));
+  } catch {
+    return 1024 * 1024;
+  }
+}
+
 export function defaultMaxOutboxBytes(dataDir: string): number {
   try {
     const fs = statfsSync(dataDir);
@@ -108,6 +140,15 @@ export interface OutboxStats extends Required<OutboxState> {
   evictedEvents: number;
   writeErrors: number;
   lastWriteError?: string;
+  /** Raw events / batches refused because the disk was below `minFreeDiskBytes` (also in lostEvents). */
+  refusedEvents: number;
+  refusedBatches: number;
+  /** Free bytes on the data directory's filesystem at the last check (-1 unknown) and the headroom kept. */
+  diskFreeBytes: number;
+  minFreeDiskBytes: number;
+  /** Highest sequence number durably reserved; batches above it wait (seq-reserve.ts). */
+  reservedSeq: number;
+  lastReserveError?: string;
   /** Loss records not yet acknowledged by central, oldest first. */
   lossRecordsPending: LossRecord[];
 }
@@ -132,6 +173,16 @@ export class Outbox {
   private evictedEvents = 0;
   private writeErrors = 0;
   private lastWriteError: string | undefined;
+  private refusedEvents = 0;
+  private refusedBatches = 0;
+  private diskFreeBytes = -1;
+  private readonly minFreeDiskBytes: number;
+  /** Set while the disk is below the headroom: the bytes stored when it got there (only freed room is reused). */
+  private diskLimitBytes: number | undefined;
+  private readonly dir: string;
+  private reservedSeq = -1;
+  private lastReserveError: string | undefined;
+  private lastReserveAttempt = 0;
   private writes: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
   private readonly compress: boolean;
@@ -147,12 +198,13 @@ export class Outbox {
     this.now = options.now ?? Date.now;
     this.compress = options.compress ?? true;
     const dir = join(options.dataDir, 'outbox');
+    this.dir = dir;
     let env: RootDatabase | undefined;
     let saved: OutboxState | undefined;
     let savedLoss: LossRecord[] | undefined;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      env = open({ path: dir, compression: false });
+      env = open({ path: dir, compression: false, eventTurnBatching: false });
       this.batches = env.openDB<StoredBatch, number>({ name: 'batches' });
       this.meta = env.openDB<OutboxState | LossRecord[], string>({ name: 'meta' });
       saved = this.meta.get('state') as OutboxState | undefined;
@@ -192,6 +244,18 @@ export class Outbox {
         ? options.maxOutboxBytes
         : defaultMaxOutboxBytes(options.dataDir);
     this.maxBytes = this.configuredMaxBytes;
+    this.minFreeDiskBytes =
+      options.minFreeDiskBytes && options.minFreeDiskBytes > 0
+        ? options.minFreeDiskBytes
+        : defaultMinFreeDiskBytes(options.dataDir);
+    if (this.env) {
+      // Start above anything a previous run may have published, whatever LMDB lost in a power cut.
+      this.reservedSeq = readSeqReservation(dir);
+      if (this.reservedSeq >= this.state.nextSeq) this.state.nextSeq = this.reservedSeq + 1;
+      this.tryReserve(this.state.nextSeq);
+      // Started on a full disk: say so at once (the status page shows it before any input arrives).
+      this.diskRoomFor(0);
+    }
   }
 
   /** Queues one event; it is sealed into a batch when the batch is full or batchMaxDelayMs passes. */
@@ -250,6 +314,8 @@ export class Outbox {
     }
     const payload = this.compress ? compressBatchPayload(cbor) : cbor;
     this.state.nextSeq = seq + 1;
+    // If the reservation cannot be written the batch is still stored, but peek() holds it back.
+    if (this.env && seq > this.reservedSeq) this.tryReserve(seq);
     // Counted in raw events (a summary stands for `count` of them), as central counts what it stores.
     let raw = 0;
     for (const event of events) raw += event.count ?? 1;
@@ -269,56 +335,64 @@ export class Outbox {
       return;
     }
     const size = payload.length + BATCH_OVERHEAD_BYTES;
+    if (!this.diskRoomFor(size)) {
+      this.refusedBatches++;
+      this.refusedEvents += count;
+      this.recordLost('write failed: disk full', { seq, events: count, created });
+      return;
+    }
     let evicted: Lost[] | undefined;
-    const write = env
-      .transaction(() => {
-        evicted = this.evictFor(size, batches, meta);
-        batches.put(seq, { events: count, payload, created });
-        this.depthBytes += size;
-        const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
-        meta.put('state', {
-          ...saved,
-          nextSeq: Math.max(saved.nextSeq, seq + 1),
-          acceptedEvents: saved.acceptedEvents + count,
-          acceptedBatches: saved.acceptedBatches + 1,
-          lostEvents: (saved.lostEvents ?? 0) + sumEvents(evicted),
-          lostBatches: (saved.lostBatches ?? 0) + (evicted?.length ?? 0),
-        });
-      })
-      .then(
-        () => {
-          this.state.acceptedEvents += count;
-          this.state.acceptedBatches++;
-          this.depthBatches++;
-          this.depthEvents += count;
-          if (evicted) {
-            // Counters and loss record change together, after the commit: the status never shows
-            // one ahead of the other.
-            const events = sumEvents(evicted);
-            this.stagedEvictions.splice(0, evicted.length);
-            for (const lost of evicted)
-              mergeLoss(this.losses, 'evicted: outbox full', lost, this.options.deviceId, ++this.lossVersion);
-            this.depthBatches -= evicted.length;
-            this.depthEvents -= events;
-            this.evictedBatches += evicted.length;
-            this.evictedEvents += events;
-            this.state.lostBatches += evicted.length;
-            this.state.lostEvents += events;
-            this.setHealth(
-              'full',
-              `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`,
-            );
-            for (const listener of this.lossListeners) listener();
-          } else if (this.health !== 'ok' && this.depthBytes < this.maxBytes * 0.9) {
-            this.setHealth('ok', undefined);
-          }
-          for (const listener of this.listeners) listener();
-        },
-        (err: unknown) => {
-          this.stagedEvictions = []; // the commit that held them rolled back
-          this.writeFailed(err, { seq, events: count, created });
-        },
-      );
+    const write = this.commit(env, () => {
+      evicted = this.evictFor(size, batches, meta);
+      batches.put(seq, { events: count, payload, created });
+      this.depthBytes += size;
+      const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
+      meta.put('state', {
+        ...saved,
+        nextSeq: Math.max(saved.nextSeq, seq + 1),
+        acceptedEvents: saved.acceptedEvents + count,
+        acceptedBatches: saved.acceptedBatches + 1,
+        lostEvents: (saved.lostEvents ?? 0) + sumEvents(evicted),
+        lostBatches: (saved.lostBatches ?? 0) + (evicted?.length ?? 0),
+      });
+    }).then(
+      () => {
+        this.state.acceptedEvents += count;
+        this.state.acceptedBatches++;
+        this.depthBatches++;
+        this.depthEvents += count;
+        if (evicted) {
+          // Counters and loss record change together, after the commit: the status never shows
+          // one ahead of the other.
+          const events = sumEvents(evicted);
+          this.stagedEvictions.splice(0, evicted.length);
+          for (const lost of evicted)
+            mergeLoss(this.losses, 'evicted: outbox full', lost, this.options.deviceId, ++this.lossVersion);
+          this.depthBatches -= evicted.length;
+          this.depthEvents -= events;
+          this.evictedBatches += evicted.length;
+          this.evictedEvents += events;
+          this.state.lostBatches += evicted.length;
+          this.state.lostEvents += events;
+          this.setHealth(
+            'full',
+            `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`,
+          );
+          for (const listener of this.lossListeners) listener();
+        } else if (
+          this.health !== 'ok' &&
+          this.diskLimitBytes === undefined &&
+          this.depthBytes < this.maxBytes * 0.9
+        ) {
+          this.setHealth('ok', undefined);
+        }
+        for (const listener of this.listeners) listener();
+      },
+      (err: unknown) => {
+        this.stagedEvictions = []; // the commit that held them rolled back
+        this.writeFailed(err, { seq, events: count, created });
+      },
+    );
     this.writes = Promise.all([this.writes, write]);
   }
 
@@ -360,12 +434,12 @@ export class Outbox {
     this.writeErrors++;
     this.lastWriteError = errorText(err);
     this.recount();
-    const kind = diskErrorKind(err);
+    // LMDB reports a short write on a full disk as EIO: the free space tells them apart.
+    const kind = diskErrorKind(err) === 'full' || this.diskIsLow() ? 'full' : diskErrorKind(err);
     if (kind === 'full') {
-      // Make room the same way a full outbox does: the bound drops below what is stored, so the
-      // next write evicts and LMDB reuses the freed pages. It stays lowered until restart.
-      this.maxBytes = Math.max(BATCH_OVERHEAD_BYTES * 16, Math.floor(this.depthBytes * 0.9));
-      this.setHealth('full', `disk full (${this.lastWriteError}): bound lowered to ${this.maxBytes} bytes`);
+      // Refuse new batches until the uplink has freed room inside the file (see diskRoomFor).
+      this.diskLimitBytes = Math.min(this.diskLimitBytes ?? this.depthBytes, this.depthBytes);
+      this.setHealth('full', `disk full (${this.lastWriteError}): refusing new batches`);
       this.recordLost('write failed: disk full', lost);
     } else {
       this.setHealth(kind === 'read-only' ? 'read-only' : 'error', this.lastWriteError);
@@ -381,8 +455,18 @@ export class Outbox {
     const meta = this.meta;
     if (meta && this.env) {
       const records = [...this.losses.values()].map((l) => l.record);
-      // Best effort: on a full or read-only disk this fails too, and the record lives in memory.
-      this.env.transaction(() => meta.put('loss', records)).catch(() => undefined);
+      // The counters go with the record, so a restart still shows the loss. Best effort: on a
+      // read-only disk (or a full one past the headroom) this fails too and both live in memory.
+      this.commit(this.env, () => {
+        meta.put('loss', records);
+        const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
+        meta.put('state', {
+          ...saved,
+          nextSeq: Math.max(saved.nextSeq, lost.seq + 1),
+          lostEvents: (saved.lostEvents ?? 0) + lost.events,
+          lostBatches: (saved.lostBatches ?? 0) + 1,
+        });
+      }).catch(() => undefined);
     }
     for (const listener of this.lossListeners) listener();
   }
@@ -403,6 +487,78 @@ export class Outbox {
     }
   }
 
+  /** A transaction whose failure is always handled, including the cause lmdb-js rejects separately. */
+  private commit(env: RootDatabase, body: () => void): Promise<void> {
+    return env.transaction(body).then(
+      () => undefined,
+      (err: unknown) => {
+        // "Commit failed (see commitError for details)": commitError is a second promise rejected
+        // with the errno; unheld it would be an unhandled rejection, which ends the process.
+        const cause = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
+        if (cause && typeof cause.catch === 'function') cause.catch(() => undefined);
+        throw err;
+      },
+    );
+  }
+
+  private readDiskFree(): number {
+    try {
+      const fs = statfsSync(this.dir);
+      this.diskFreeBytes = fs.bavail * fs.bsize;
+    } catch {
+      this.diskFreeBytes = -1;
+    }
+    return this.diskFreeBytes;
+  }
+
+  private diskIsLow(): boolean {
+    const free = this.readDiskFree();
+    return free >= 0 && free < this.minFreeDiskBytes;
+  }
+
+  /**
+   * Whether `size` more bytes may be written. The disk keeps `minFreeDiskBytes` free (twice the
+   * batch, at least NOMINAL_BATCH_BYTES, on top: LMDB copies the pages it changes); below that only the room acknowledged batches
+   * left inside the file is used, with a 10 % margin for LMDB's page granularity.
+   */
+  private diskRoomFor(size: number): boolean {
+    const free = this.readDiskFree();
+    // At least a nominal batch, so the check at start-up (size 0) agrees with the next write.
+    if (free < 0 || free >= this.minFreeDiskBytes + 2 * Math.max(size, NOMINAL_BATCH_BYTES)) {
+      if (this.diskLimitBytes !== undefined) {
+        this.diskLimitBytes = undefined;
+        if (this.health === 'full' && this.depthBytes < this.maxBytes * 0.9) this.setHealth('ok', undefined);
+      }
+      return true;
+    }
+    this.diskLimitBytes ??= this.depthBytes;
+    if (size > 0 && this.depthBytes + size <= Math.floor(this.diskLimitBytes * 0.9)) return true;
+    this.setHealth(
+      'full',
+      `disk low: ${free} bytes free, ${this.minFreeDiskBytes} kept free: refusing new batches until the uplink frees room`,
+    );
+    return false;
+  }
+
+  /**
+   * Durably reserves sequence numbers through `seq + SEQ_RESERVE_BLOCK - 1` before `seq` is used.
+   * On failure the reservation stays where it was and peek() withholds batches above it.
+   */
+  private tryReserve(seq: number): boolean {
+    if (seq <= this.reservedSeq) return true;
+    const target = seq + SEQ_RESERVE_BLOCK - 1;
+    this.lastReserveAttempt = this.now();
+    try {
+      writeSeqReservation(this.dir, target, this.reservedSeq);
+      this.reservedSeq = target;
+      this.lastReserveError = undefined;
+      return true;
+    } catch (err) {
+      this.lastReserveError = errorText(err);
+      return false;
+    }
+  }
+
   private setHealth(state: OutboxHealth, message: string | undefined): void {
     this.health = state;
     this.healthMessage = message;
@@ -412,7 +568,12 @@ export class Outbox {
   peek(afterSeq: number, limit: number): SealedBatch[] {
     const out: SealedBatch[] = [];
     if (!this.batches) return out;
-    for (const { key, value } of this.batches.getRange({ start: afterSeq + 1, limit })) {
+    // Batches above the durable reservation wait for it (retried at most once a second).
+    if (this.state.nextSeq - 1 > this.reservedSeq && this.now() - this.lastReserveAttempt >= 1000)
+      this.tryReserve(this.state.nextSeq - 1);
+    const end = this.reservedSeq + 1;
+    if (afterSeq + 1 >= end) return out;
+    for (const { key, value } of this.batches.getRange({ start: afterSeq + 1, end, limit })) {
       out.push({ seq: key, events: value.events, payload: value.payload });
     }
     return out;
@@ -431,7 +592,7 @@ export class Outbox {
     if (!meta || !this.env) return;
     const records = [...this.losses.values()].map((l) => l.record);
     // If this fails the record is sent again after a restart: central keeps one row per record.
-    await this.env.transaction(() => meta.put('loss', records)).catch(() => undefined);
+    await this.commit(this.env, () => meta.put('loss', records)).catch(() => undefined);
   }
 
   /** The broker acknowledged this batch: remove it for good. */
@@ -441,7 +602,7 @@ export class Outbox {
     const meta = this.meta;
     if (!env || !batches || !meta) return;
     let removed: StoredBatch | undefined;
-    await env.transaction(() => {
+    await this.commit(env, () => {
       removed = batches.get(seq); // read inside: an eviction queued before this may have taken it
       if (!removed) return;
       batches.remove(seq);
@@ -474,13 +635,39 @@ export class Outbox {
       evictedEvents: this.evictedEvents,
       writeErrors: this.writeErrors,
       ...(this.lastWriteError ? { lastWriteError: this.lastWriteError } : {}),
+      refusedEvents: this.refusedEvents,
+      refusedBatches: this.refusedBatches,
+      diskFreeBytes: this.diskFreeBytes,
+      minFreeDiskBytes: this.minFreeDiskBytes,
+      reservedSeq: this.reservedSeq,
+      ...(this.lastReserveError ? { lastReserveError: this.lastReserveError } : {}),
       lossRecordsPending: this.pendingLosses().map((l) => l.record),
     };
   }
 
   async close(): Promise<void> {
     await this.flush();
-    await this.env?.close();
+    const env = this.env;
+    if (!env) return;
+    // Once every commit is on disk nothing above nextSeq - 1 was used: lower the reservation to
+    // it, so a clean restart continues without a gap (a crash leaves the block's gap instead).
+    let synced = false;
+    try {
+      await env.flushed;
+      synced = true;
+    } catch {
+      /* the commits are not known to be on disk: keep the reservation */
+    }
+    await env.close();
+    if (synced && this.state.nextSeq - 1 < this.reservedSeq) {
+      try {
+        // Both slots: the higher one would win on reading. Torn between the two, the gap stays.
+        writeSeqReservation(this.dir, this.state.nextSeq - 1, this.reservedSeq);
+        writeSeqReservation(this.dir, this.state.nextSeq - 1, this.state.nextSeq - 1);
+      } catch {
+        /* the higher reservation stays: a gap, never a reuse */
+      }
+    }
   }
 }
 
