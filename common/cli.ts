@@ -1,5 +1,5 @@
 /** Helpers shared by the two binaries' command-line wiring. */
-import { UserFacingError } from './errors.js';
+import { describeSystemError, UserFacingError } from './errors.js';
 
 export { UserError } from './errors.js';
 
@@ -19,8 +19,9 @@ export async function runCommand(name: string, body: () => Promise<void>): Promi
     await body();
   } catch (err) {
     const e = err as Error;
-    if (e instanceof UserFacingError) {
-      process.stderr.write(`${name}: ${e.message}\n`);
+    const oneLine = e instanceof UserFacingError ? e.message : describeSystemError(e);
+    if (oneLine !== undefined) {
+      process.stderr.write(`${name}: ${oneLine}\n`);
       process.exit(2);
     }
     process.stderr.write(`${name}: ${e.stack ?? e.message}\n`);

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -65,4 +66,43 @@ t.test('a bad argument', async (t) => {
 t.test('central: a setting out of range', async (t) => {
   const got = run(CENTRAL_CLI, ['run', '--data-dir', join(dir, 'central-bad'), '--portal-port', '70000']);
   expectOneLine(t, got, 'cyberalarm-central run', /portalPort.*70000/);
+});
+
+t.test('a port in use: both binaries say which and what to do', async (t) => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const port = String((busy.address() as { port: number }).port);
+  const identity = join(dir, 'identity-port');
+  await issueDevice(join(dir, 'central-port'), 'user-errors-2', identity);
+  const agent = run(AGENT_CLI, [
+    'run',
+    '--data-dir',
+    join(dir, 'agent-port'),
+    '--identity-dir',
+    identity,
+    '--central',
+    'mqtts://127.0.0.1:1',
+    '--listen-host',
+    '127.0.0.1',
+    '--syslog-udp-port',
+    '0',
+    '--syslog-tcp-port',
+    port,
+    '--status-port',
+    '0',
+  ]);
+  expectOneLine(
+    t,
+    agent,
+    'cyberalarm-agent run',
+    new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
+  );
+  const central = run(CENTRAL_CLI, ['run', '--data-dir', join(dir, 'central-busy'), '--portal-port', port]);
+  expectOneLine(
+    t,
+    central,
+    'cyberalarm-central run',
+    new RegExp(`cannot listen on .*:${port}: the port is in use`),
+  );
 });

@@ -3,7 +3,9 @@
  * image carries (`ca` = that file only, `rejectUnauthorized`), so a network that can issue itself a
  * publicly trusted certificate still cannot stand in for central. Answers are values, never throws.
  */
+
 import { request } from 'node:https';
+import { explainTlsError } from '../../common/errors.js';
 import type {
   EnrolmentRequest,
   EnrolmentState,
@@ -75,7 +77,9 @@ export function createEnrolmentApi(baseUrl: string, pinnedCaPem: string): Enrolm
         },
       );
       req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
-      req.on('error', (err) => resolve({ ok: false, error: err.message }));
+      req.on('error', (err) =>
+        resolve({ ok: false, error: explainTlsError(err, 'centralCaFile') ?? err.message }),
+      );
       req.end(payload);
     });
   return {

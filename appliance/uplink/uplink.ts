@@ -9,8 +9,10 @@
  * `maxBytesPerS` payload bytes (one second of burst), so a thousand devices coming back from an
  * outage at once arrive at central at a bounded rate instead of all their backlog at line speed.
  */
+
 import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
+import { explainTlsError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { encodeLossRecord } from '../../protocol/codec.js';
 import type { LossReason } from '../../protocol/loss.js';
@@ -74,6 +76,7 @@ export class Uplink {
   private readonly monotonicNowMs: () => number;
   private drainTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastLoggedError: string | undefined;
   readonly stats: UplinkStats = {
     state: 'disconnected',
     protocolVersion: 5,
@@ -138,7 +141,13 @@ export class Uplink {
       this.pump();
     });
     client.on('error', (err: Error & { code?: number }) => {
-      this.stats.lastError = err.message;
+      const explained = explainTlsError(err, "this appliance's identity (ca.crt)");
+      this.stats.lastError = explained ?? err.message;
+      // Logged at the default level, once per distinct cause (a reconnect loop repeats it).
+      if (this.stats.lastError !== this.lastLoggedError) {
+        this.lastLoggedError = this.stats.lastError;
+        this.options.logger.warn({ err, url: this.options.url }, explained ?? 'uplink connection failed');
+      }
       // 3.1.1 CONNACK return code 1 / v5 reason 0x84: the broker does not speak v5.
       if (this.protocolVersion === 5 && (err.code === 1 || err.code === 0x84)) {
         this.options.logger.info('broker refused MQTT v5; falling back to 3.1.1');
