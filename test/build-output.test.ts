@@ -1,8 +1,9 @@
 /**
  * What `npm run build` emits is what ships: the apps, the shared code and the tools, never a test,
- * a test fixture or test support (`tsconfig.build.json`). `npm test` builds before it runs this.
+ * a test fixture or test support (`tsconfig.build.json`), and a bill of materials of the runtime
+ * dependencies (`npm sbom`, CycloneDX). `npm test` builds before it runs this.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
 import { projectRoot } from '../common/version.js';
@@ -22,3 +23,26 @@ t.test('dist holds the binaries and no test file', { skip: !existsSync(dist) && 
   const tests = all.filter((f) => /\.test\.js$|\.fixture\.js$|^test\//.test(f));
   t.same(tests, [], 'no tests, fixtures or test support');
 });
+
+t.test(
+  'the build writes a CycloneDX bill of materials of what ships',
+  { skip: !existsSync(dist) && 'not built' },
+  async (t) => {
+    const bom = JSON.parse(readFileSync(join(dist, 'sbom.cdx.json'), 'utf8')) as {
+      bomFormat: string;
+      components: { name: string; version: string; purl?: string }[];
+    };
+    t.equal(bom.bomFormat, 'CycloneDX');
+    const names = new Set(bom.components.map((c) => c.name));
+    for (const runtime of ['lmdb', 'cbor-x', 'mqtt', 'aedes', '@electric-sql/pglite', 'fastify']) {
+      t.ok(names.has(runtime), `lists ${runtime}`);
+    }
+    for (const devOnly of ['tap', 'typescript', '@biomejs/biome', 'playwright-core']) {
+      t.notOk(names.has(devOnly), `leaves out the development tool ${devOnly}`);
+    }
+    t.ok(
+      bom.components.every((c) => c.version !== '' && c.purl?.startsWith('pkg:npm/')),
+      'each with a version and a package URL',
+    );
+  },
+);
