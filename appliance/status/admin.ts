@@ -3,8 +3,14 @@
  *
  * The password is set on the first visit (there is no default to forget to change), stored as an
  * scrypt hash in `<dataDir>/admin.json` (mode 0600). Sessions are random tokens held in memory: a
- * restart signs everyone out, which on an appliance is a feature. Failed sign-ins are throttled
- * for the whole box, not per address, because the LAN may hide many people behind one.
+ * restart signs everyone out, which on an appliance is a feature.
+ *
+ * Failed sign-ins are throttled per client address with a growing delay, never for the whole box: a
+ * box-wide lock let any host on the LAN lock the member out with ten wrong passwords. A few failures
+ * are free, then each further one doubles the wait before that address is heard again (at most 15
+ * minutes). The box itself (loopback: its console, an SSH session on it) is never throttled: whoever
+ * is there can read or replace admin.json anyway, so it is the path that always works. At most
+ * `MAX_TRACKED_CLIENTS` addresses are remembered, the least recently failed forgotten first.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,9 +26,21 @@ const MAX_SESSIONS = 64;
  * is N=2^17 (128 MiB), too much memory to spend per sign-in on a 1 GiB box; the global throttle below
  * bounds online guessing, and admin.json is readable by root only. */
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, maxmem: 64 * 1024 * 1024 } as const;
-/** After this many failures within the window, sign-in is refused until the window passes. */
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 10 * 60_000;
+/** Failures from one address that cost no wait; then the wait doubles from BASE_DELAY_MS… */
+export const FREE_FAILURES = 3;
+export const BASE_DELAY_MS = 2_000;
+/** …up to this; an address that has not failed for FAILURE_MEMORY_MS starts afresh. */
+export const MAX_DELAY_MS = 15 * 60_000;
+const FAILURE_MEMORY_MS = 60 * 60_000;
+const MAX_TRACKED_CLIENTS = 1024;
+
+/** What sign-in decided, for the log (fields, no password). */
+export interface SignInEvent {
+  readonly event: 'signin.succeeded' | 'signin.failed' | 'signin.throttled';
+  readonly client: string;
+  readonly failures: number;
+  readonly retryAfterMs?: number;
+}
 
 interface AdminFile {
   readonly v: 1;
@@ -37,17 +55,24 @@ interface AdminFile {
 
 export type SignInResult =
   | { ok: true; token: string }
-  | { ok: false; reason: 'wrong' | 'throttled' | 'unset' };
+  | { ok: false; reason: 'wrong' | 'unset' }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number };
+
+export function isLoopbackAddress(address: string): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
 
 export class AdminAuth {
   private admin: AdminFile | undefined;
   private readonly sessions = new Map<string, number>();
-  private failures: number[] = [];
+  /** Per client address: failures so far and when the last one was. */
+  private readonly failures = new Map<string, { count: number; lastMs: number }>();
   private readonly path: string;
 
   constructor(
     dataDir: string,
     private readonly now: () => number = Date.now,
+    private readonly onEvent: (event: SignInEvent) => void = () => undefined,
   ) {
     this.path = join(dataDir, ADMIN_FILE);
     this.admin = readAdminFile(this.path);
@@ -82,12 +107,24 @@ export class AdminAuth {
     return { ok: true, token: this.newSession() };
   }
 
-  async signIn(password: string): Promise<SignInResult> {
+  /** `client`: the request's address; loopback is never throttled (see the file comment). */
+  async signIn(password: string, client: string): Promise<SignInResult> {
     const admin = this.admin;
     if (!admin) return { ok: false, reason: 'unset' };
     const now = this.now();
-    this.failures = this.failures.filter((t) => now - t < FAILURE_WINDOW_MS);
-    if (this.failures.length >= MAX_FAILURES) return { ok: false, reason: 'throttled' };
+    const local = isLoopbackAddress(client);
+    let record = this.failures.get(client);
+    if (record && now - record.lastMs >= FAILURE_MEMORY_MS) {
+      this.failures.delete(client);
+      record = undefined;
+    }
+    if (record && !local) {
+      const retryAfterMs = record.lastMs + signInDelayMs(record.count) - now;
+      if (retryAfterMs > 0) {
+        this.onEvent({ event: 'signin.throttled', client, failures: record.count, retryAfterMs });
+        return { ok: false, reason: 'throttled', retryAfterMs };
+      }
+    }
     const expected = Buffer.from(admin.hash, 'base64');
     const actual =
       password.length > MAX_PASSWORD_LENGTH
@@ -100,9 +137,25 @@ export class AdminAuth {
             maxmem: SCRYPT.maxmem,
           });
     if (actual.length === expected.length && timingSafeEqual(actual, expected)) {
+      this.failures.delete(client);
+      this.onEvent({ event: 'signin.succeeded', client, failures: record?.count ?? 0 });
       return { ok: true, token: this.newSession() };
     }
-    this.failures.push(now);
+    const count = (record?.count ?? 0) + 1;
+    // Re-inserted so the Map's order is least recently failed first, which is what gets forgotten.
+    this.failures.delete(client);
+    while (this.failures.size >= MAX_TRACKED_CLIENTS) {
+      const oldest = this.failures.keys().next().value;
+      if (oldest === undefined) break;
+      this.failures.delete(oldest);
+    }
+    this.failures.set(client, { count, lastMs: now });
+    this.onEvent({
+      event: 'signin.failed',
+      client,
+      failures: count,
+      ...(!local && { retryAfterMs: signInDelayMs(count) }),
+    });
     return { ok: false, reason: 'wrong' };
   }
 
@@ -134,6 +187,12 @@ export class AdminAuth {
     this.sessions.set(token, now + SESSION_TTL_MS);
     return token;
   }
+}
+
+/** The wait after an address's `failures`-th failure before it is heard again. */
+export function signInDelayMs(failures: number): number {
+  if (failures < FREE_FAILURES) return 0;
+  return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(failures - FREE_FAILURES, 30));
 }
 
 export function passwordProblem(password: string): string | undefined {

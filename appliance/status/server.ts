@@ -11,9 +11,10 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createLogger, type Logger } from '../../common/logger.js';
 import { renderPrometheus } from '../../common/metrics.js';
 import type { MemberSettings } from '../settings/member-settings.js';
-import { AdminAuth, SESSION_TTL_MS } from './admin.js';
+import { AdminAuth, isLoopbackAddress, SESSION_TTL_MS } from './admin.js';
 import { type PageAccess, renderStatusPage } from './page.js';
 import { RATE_SNAPSHOT_MS, SourceRates } from './rates.js';
 import { type FormBody, readPrivacyForm, readSourceForm, type SettingsFormState } from './settings-form.js';
@@ -37,7 +38,7 @@ const SECURITY_HEADERS = {
 } as const;
 
 export function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+  return address !== undefined && isLoopbackAddress(address);
 }
 
 /** True when a POST comes from a page this server served (Origin, or Referer when Origin is absent). */
@@ -61,6 +62,10 @@ export interface StatusAppOptions {
   readonly dataDir: string;
   /** The member's privacy choices and pinned formats; absent: the page has no settings forms. */
   readonly settings?: MemberSettings;
+  /** Sign-in decisions (and the setup code) are logged here; default: a pino logger on stderr. */
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Clock for sign-in throttling (tests). */
+  readonly now?: () => number;
 }
 
 /** Outcomes a redirect may name in `?saved=` (fixed texts: nothing from the query is echoed). */
@@ -86,7 +91,10 @@ export async function startStatusServer(
 export async function buildStatusApp(
   options: StatusAppOptions,
 ): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
-  const auth = new AdminAuth(options.dataDir);
+  const logger = options.logger ?? createLogger('status', 'info');
+  const auth = new AdminAuth(options.dataDir, options.now, (event) =>
+    (event.event === 'signin.succeeded' ? logger.info : logger.warn).call(logger, event, 'admin sign-in'),
+  );
   const rates = new SourceRates();
   const snapshot = () =>
     rates.record(
@@ -273,13 +281,21 @@ export async function buildStatusApp(
   );
 
   app.post<{ Body: { password?: string } }>('/login', { preHandler: checkOrigin }, async (req, reply) => {
-    const result = await auth.signIn(String(req.body?.password ?? ''));
+    const result = await auth.signIn(String(req.body?.password ?? ''), req.ip);
     if (result.ok) {
       startSession(reply, result.token);
       return reply.redirect('/', 303);
     }
-    if (result.reason === 'throttled')
-      return page(req, reply, 'Too many wrong passwords: try again in a few minutes.', 429);
+    if (result.reason === 'throttled') {
+      const seconds = Math.ceil(result.retryAfterMs / 1000);
+      reply.header('retry-after', String(seconds));
+      return page(
+        req,
+        reply,
+        `Too many wrong passwords from this address: try again in ${seconds} seconds, or sign in on the box itself.`,
+        429,
+      );
+    }
     if (result.reason === 'unset') return page(req, reply, 'Set the admin password first.', 400);
     return page(req, reply, 'Wrong password.', 401);
   });

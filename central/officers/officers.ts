@@ -1,9 +1,19 @@
 /**
  * Officer accounts: creation (one-time initial password + TOTP enrolment URI), sign-in with password
- * and TOTP, per-account lock-out, a per-address limit on failures, and server-side sessions.
+ * and TOTP, throttling of failures, and server-side sessions.
+ *
+ * Throttling must not become a denial of service. A hard per-account lock lets anyone who knows a
+ * username lock that officer out, and a per-address block locks out every officer behind a police
+ * station's NAT. So failures are counted per (account, client address), from the audit log so the
+ * count holds across restarts and portal processes: a few are free, then each further one doubles
+ * the wait before that pair is heard again. The officer elsewhere, and other officers behind the same
+ * address, are unaffected. Guessing one account from many addresses is met differently: after
+ * `guardAfterFailures` consecutive failures the account checks the TOTP code first and the password
+ * only with a valid code, so guesses without the second factor learn nothing and cost no scrypt,
+ * while the officer with password + code always gets in — even from a throttled address.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { audit, officerActor, recentCount } from '../store/audit.js';
+import { audit, officerActor } from '../store/audit.js';
 import type { Database, Queryable } from '../store/db.js';
 import { hashPassword, newInitialPassword, verifyPassword } from './passwords.js';
 import { newTotpSecret, totpStep, totpUri } from './totp.js';
@@ -15,23 +25,32 @@ export interface Officer {
 }
 
 export interface SignInPolicy {
-  /** Consecutive failures that lock the account… */
-  readonly maxFailures: number;
-  /** …for this long. */
-  readonly lockoutMs: number;
-  /** Failed sign-ins from one address within `ipWindowMs` after which it is refused outright. */
-  readonly ipMaxFailures: number;
-  readonly ipWindowMs: number;
+  /** Failures of one (account, client address) within `failureWindowMs` that cost no wait… */
+  readonly freeFailures: number;
+  /** …then the pair waits this long after its last failure, doubling with each further one… */
+  readonly baseDelayMs: number;
+  /** …up to this. */
+  readonly maxDelayMs: number;
+  readonly failureWindowMs: number;
+  /** Consecutive failures (from anywhere) after which the account checks the TOTP code first. */
+  readonly guardAfterFailures: number;
   readonly sessionTtlMs: number;
 }
 
 export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
-  maxFailures: 5,
-  lockoutMs: 15 * 60_000,
-  ipMaxFailures: 20,
-  ipWindowMs: 15 * 60_000,
+  freeFailures: 3,
+  baseDelayMs: 2_000,
+  maxDelayMs: 15 * 60_000,
+  failureWindowMs: 60 * 60_000,
+  guardAfterFailures: 5,
   sessionTtlMs: 12 * 3600_000,
 };
+
+/** How long (account, client) must wait after its last failure, given its failures in the window. */
+export function signInDelayMs(failures: number, policy: SignInPolicy): number {
+  if (failures < policy.freeFailures) return 0;
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(failures - policy.freeFailures, 30));
+}
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{2,64}$/;
 export const FORCE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -89,7 +108,9 @@ export async function addOfficer(
 
 export type SignInResult =
   | { readonly ok: true; readonly officer: Officer; readonly session: NewSession }
-  | { readonly ok: false; readonly reason: 'invalid' | 'locked' | 'rate_limited' };
+  | { readonly ok: false; readonly reason: 'invalid' }
+  /** This (account, address) failed too often: heard again after `retryAfterMs`, or with a valid code. */
+  | { readonly ok: false; readonly reason: 'rate_limited'; readonly retryAfterMs: number };
 
 export interface NewSession {
   /** The cookie value; only its hash is stored. */
@@ -118,22 +139,22 @@ export async function signIn(
   policy: SignInPolicy = DEFAULT_SIGN_IN_POLICY,
 ): Promise<SignInResult> {
   const now = input.now ?? new Date();
-  const ipFailures = await recentCount(
-    db,
-    { ip: input.ip },
-    ['signin.failed'],
-    new Date(now.getTime() - policy.ipWindowMs),
-  );
-  if (ipFailures >= policy.ipMaxFailures) {
+  const subject = officerActor(input.username.slice(0, 64));
+  const pair = await pairFailures(db, subject, input.ip, new Date(now.getTime() - policy.failureWindowMs));
+  const delayMs = signInDelayMs(pair.failures, policy);
+  const waitMs = pair.last === undefined || delayMs === 0 ? 0 : pair.last.getTime() + delayMs - now.getTime();
+  const throttled = waitMs > 0;
+  const rateLimited = async (): Promise<SignInResult> => {
     await audit(db, {
       actor: 'anonymous',
       action: 'signin.rate_limited',
-      subject: officerActor(input.username.slice(0, 64)),
+      subject,
       ip: input.ip,
+      detail: { failures: pair.failures, retryAfterMs: waitMs },
       at: now,
     });
-    return { ok: false, reason: 'rate_limited' };
-  }
+    return { ok: false, reason: 'rate_limited', retryAfterMs: waitMs };
+  };
   const rows = await db.query<OfficerRow>(
     `SELECT id, username, force_id, password_hash, totp_secret, totp_last_step, failed_attempts, locked_until
        FROM officers WHERE username = $1`,
@@ -141,12 +162,13 @@ export async function signIn(
   );
   const row = rows[0];
   if (!row) {
+    if (throttled) return rateLimited();
     dummyHash ??= hashPassword('not a password');
     await verifyPassword(input.password, await dummyHash);
     await audit(db, {
       actor: 'anonymous',
       action: 'signin.failed',
-      subject: officerActor(input.username.slice(0, 64)),
+      subject,
       ip: input.ip,
       detail: { reason: 'unknown user' },
       at: now,
@@ -155,36 +177,41 @@ export async function signIn(
   }
   const actor = officerActor(row.username);
   const base = { actor, subject: actor, forceId: row.force_id, ip: input.ip, at: now };
-  if (row.locked_until && row.locked_until > now) {
-    await audit(db, { ...base, action: 'signin.failed', detail: { reason: 'locked' } });
-    return { ok: false, reason: 'locked' };
+  const codeStep = (): number | undefined => {
+    const step = totpStep(row.totp_secret, input.totp, now.getTime());
+    const replayed = step !== undefined && row.totp_last_step !== null && step <= Number(row.totp_last_step);
+    return replayed ? undefined : step;
+  };
+  // The code first when this address is throttled or the account is under attack: a guess without
+  // the second factor costs no scrypt and learns nothing; the officer with both gets in.
+  const codeFirst = throttled || Number(row.failed_attempts) >= policy.guardAfterFailures;
+  let step: number | undefined;
+  let reason: string | undefined;
+  if (codeFirst) {
+    step = codeStep();
+    if (step === undefined) reason = 'totp (code required first)';
+    else if (!(await verifyPassword(input.password, row.password_hash))) reason = 'password';
+    if (reason !== undefined && throttled) return rateLimited();
+  } else if (!(await verifyPassword(input.password, row.password_hash))) {
+    reason = 'password';
+  } else {
+    step = codeStep();
+    if (step === undefined) reason = 'totp';
   }
-  const passwordOk = await verifyPassword(input.password, row.password_hash);
-  const step = passwordOk ? totpStep(row.totp_secret, input.totp, now.getTime()) : undefined;
-  const replayed = step !== undefined && row.totp_last_step !== null && step <= Number(row.totp_last_step);
-  if (!passwordOk || step === undefined || replayed) {
-    const reason = !passwordOk ? 'password' : replayed ? 'totp replayed' : 'totp';
-    const failed = await db.transaction(async (tx) => {
+  if (reason !== undefined) {
+    await db.transaction(async (tx) => {
       const updated = await tx.query<{ failed_attempts: number }>(
         'UPDATE officers SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts',
         [row.id],
       );
-      const attempts = updated[0]?.failed_attempts ?? 0;
+      const attempts = Number(updated[0]?.failed_attempts ?? 0);
       await audit(tx, { ...base, action: 'signin.failed', detail: { reason, attempts } });
-      if (attempts < policy.maxFailures) return false;
-      const until = new Date(now.getTime() + policy.lockoutMs);
-      await tx.query('UPDATE officers SET failed_attempts = 0, locked_until = $2 WHERE id = $1', [
-        row.id,
-        until,
-      ]);
-      await audit(tx, {
-        ...base,
-        action: 'signin.locked_out',
-        detail: { until: until.toISOString(), attempts },
-      });
-      return true;
+      if (attempts === policy.guardAfterFailures) {
+        // Not a lock: from now on this account's password is checked only with a valid code.
+        await audit(tx, { ...base, action: 'signin.locked_out', detail: { mode: 'code first', attempts } });
+      }
     });
-    return { ok: false, reason: failed ? 'locked' : 'invalid' };
+    return { ok: false, reason: 'invalid' };
   }
   const session = newSession(now, policy.sessionTtlMs);
   await db.transaction(async (tx) => {
@@ -199,13 +226,37 @@ export async function signIn(
     );
     // Expired sessions go when someone signs in: no timer, and the table stays small.
     await tx.query('DELETE FROM officer_sessions WHERE expires_at < $1', [now]);
-    await audit(tx, { ...base, action: 'signin.succeeded' });
+    await audit(tx, {
+      ...base,
+      action: 'signin.succeeded',
+      ...(codeFirst && { detail: { throttledAddress: throttled, codeFirst } }),
+    });
   });
   return {
     ok: true,
     officer: { id: Number(row.id), username: row.username, forceId: row.force_id },
     session,
   };
+}
+
+/** Failed sign-ins of one account (audit subject) from one address since `since`, and the latest. */
+async function pairFailures(
+  db: Queryable,
+  subject: string,
+  ip: string,
+  since: Date,
+): Promise<{ failures: number; last: Date | undefined }> {
+  const rows = await db.query<{ n: number | string; last: Date | string | null }>(
+    // Counted since the pair's last success, if later: the officer who got in starts afresh.
+    `SELECT count(*) AS n, max(at) AS last FROM audit_log
+      WHERE subject = $1 AND ip = $2 AND action = 'signin.failed'
+        AND at > GREATEST($3::timestamptz, COALESCE((SELECT max(at) FROM audit_log
+              WHERE subject = $1 AND ip = $2 AND action = 'signin.succeeded'), $3::timestamptz))`,
+    [subject, ip, since],
+  );
+  const row = rows[0];
+  const last = row?.last == null ? undefined : new Date(row.last);
+  return { failures: Number(row?.n ?? 0), last };
 }
 
 function newSession(now: Date, ttlMs: number): NewSession {

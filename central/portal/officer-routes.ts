@@ -137,13 +137,11 @@ export function registerOfficerRoutes(
     if (!result.ok) {
       const [status, message] =
         result.reason === 'rate_limited'
-          ? [429, 'Too many failed sign-ins from this address: wait 15 minutes.']
-          : result.reason === 'locked'
-            ? [
-                423,
-                'This account is locked after repeated failures: wait 15 minutes or ask an administrator.',
-              ]
-            : [401, 'Wrong username, password or code.'];
+          ? [
+              429,
+              `Too many failed sign-ins for this account from this address: wait ${Math.ceil(result.retryAfterMs / 1000)} seconds, or sign in with your password and a current code.`,
+            ]
+          : [401, 'Wrong username, password or code.'];
       return sendHtml(reply, n, signInPage({ nonce: n }, message, username), status);
     }
     reply.setCookie(SESSION_COOKIE, result.session.id, {
