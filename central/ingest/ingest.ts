@@ -10,7 +10,7 @@
  * messages is flagged.
  */
 import type { Logger } from '../../common/logger.js';
-import { parseUplinkTopic } from '../../protocol/topics.js';
+import { parseUplinkTopic, type UplinkKind } from '../../protocol/topics.js';
 import type { Database } from '../store/db.js';
 import { type BadBatchTracker, flagDevice } from './flag-device.js';
 import { UPLINK_HANDLERS, type UplinkOutcome } from './handlers/index.js';
@@ -36,19 +36,54 @@ export interface UplinkPublish {
 }
 
 /**
+ * Each device's messages are stored one after another, in the order they reached this process: the
+ * tail of each device's chain. A repeated (device, seq) keeps the first copy (the batches table's
+ * key, ON CONFLICT DO NOTHING), but "first" must mean first received, not first to commit: the
+ * embedded broker hands over a device's pipelined publishes (its window of unacknowledged batches)
+ * without waiting for the previous store, so two copies raced to the INSERT and the second could
+ * win. Different devices still store concurrently. (The external worker's several sessions can
+ * still reorder a device's messages before they get here: test/reliability/duplicate-sequence.test.ts.)
+ */
+const deviceChains = new WeakMap<IngestContext, Map<string, Promise<void>>>();
+
+/**
  * Handles one uplink message. Resolves once it is committed or quarantined (a kind central does not
  * ingest yet is quarantined whole, handlers/not-ingested-yet.ts); rejects only when nothing was committed.
  */
-export async function ingestMessage(ctx: IngestContext, publish: UplinkPublish): Promise<void> {
+export function ingestMessage(ctx: IngestContext, publish: UplinkPublish): Promise<void> {
   const topic = parseUplinkTopic(publish.topic);
   if (topic === undefined) {
     ctx.counters.ignoredForeign++;
-    return;
+    return Promise.resolve();
   }
+  const deviceId = publish.deviceId ?? topic.deviceId;
+  let chains = deviceChains.get(ctx);
+  if (chains === undefined) {
+    chains = new Map();
+    deviceChains.set(ctx, chains);
+  }
+  const previous = chains.get(deviceId);
+  const run = () => ingestInOrder(ctx, publish, topic.kind, deviceId);
+  // Only the previous message's end matters here; its outcome goes to its own caller.
+  const current = previous === undefined ? run() : previous.then(run, run);
+  const tail = current.catch(() => undefined);
+  chains.set(deviceId, tail);
+  void tail.then(() => {
+    if (chains.get(deviceId) === tail) chains.delete(deviceId);
+  });
+  return current;
+}
+
+async function ingestInOrder(
+  ctx: IngestContext,
+  publish: UplinkPublish,
+  kind: UplinkKind,
+  deviceId: string,
+): Promise<void> {
   // Every kind has a handler; alerts and health are quarantined until their stores exist.
-  const handler = UPLINK_HANDLERS[topic.kind];
+  const handler = UPLINK_HANDLERS[kind];
   const message: IncomingUplink = {
-    deviceId: publish.deviceId ?? topic.deviceId,
+    deviceId,
     topic: publish.topic,
     payload: publish.payload,
     receivedAt: new Date(),
