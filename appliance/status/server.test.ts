@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { formatEnrolmentQr, parseEnrolmentQr } from '../../provisioning/enrolment.js';
 import type { EnrolmentView } from '../enrol/enrolment.js';
 import { buildStatusApp, SESSION_COOKIE } from './server.js';
+import { SETUP_CODE_FILE } from './setup-code.js';
 import { type AgentStatus, notRunningUplinkStats } from './status.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ca-status-'));
@@ -89,11 +90,24 @@ function fakeStatus(enrolment: EnrolmentView = pendingView): AgentStatus {
   } as unknown as AgentStatus;
 }
 
-async function app(status: () => AgentStatus = () => fakeStatus()) {
-  const built = await buildStatusApp({ getStatus: status, dataDir: mkdtempSync(join(root, `s${n++}-`)) });
+const silent = { info: () => undefined, warn: () => undefined };
+
+async function app(
+  status: () => AgentStatus = () => fakeStatus(),
+  dataDir = mkdtempSync(join(root, `s${n++}-`)),
+) {
+  const built = await buildStatusApp({
+    getStatus: status,
+    dataDir,
+    allowedHosts: ['box.lan'],
+    logger: silent,
+  });
   t.teardown(built.close);
   return built.app;
 }
+
+/** What a member does: reads the code from the box (its screen, its log, or this file). */
+const setupCodeOf = (dataDir: string) => readFileSync(join(dataDir, SETUP_CODE_FILE), 'utf8').trim();
 
 const LAN = '192.168.1.50';
 
@@ -148,9 +162,11 @@ t.test('log text is escaped on the page', async (t) => {
 });
 
 t.test('first visit sets the password; the session shows the rest; POSTs need this origin', async (t) => {
-  const a = await app();
+  const dataDir = mkdtempSync(join(root, `s${n++}-`));
+  const a = await app(undefined, dataDir);
+  const code = setupCodeOf(dataDir);
   const form = (password: string, confirm = password) =>
-    `password=${encodeURIComponent(password)}&confirm=${encodeURIComponent(confirm)}`;
+    `setupCode=${code}&password=${encodeURIComponent(password)}&confirm=${encodeURIComponent(confirm)}`;
   const post = (url: string, payload: string, headers: Record<string, string> = {}) =>
     a.inject({
       method: 'POST',
@@ -222,4 +238,54 @@ t.test('enrolled and revoked: no QR; the state is shown', async (t) => {
   page = (await a.inject({ url: '/', remoteAddress: LAN })).body;
   t.match(page, /data-testid="enrolment-state">Revoked/);
   t.match(page, /&lt;b&gt;x&lt;\/b&gt;/, 'central text escaped too');
+});
+
+t.test('an unclaimed box: setting the admin password needs the setup code from the box', async (t) => {
+  const dataDir = mkdtempSync(join(root, `s${n++}-`));
+  const logged: unknown[] = [];
+  const built = await buildStatusApp({
+    getStatus: () => fakeStatus(),
+    dataDir,
+    allowedHosts: ['box.lan'],
+    logger: { info: () => undefined, warn: (fields: unknown) => logged.push(fields) },
+  });
+  t.teardown(built.close);
+  const a = built.app;
+  const code = existsSync(join(dataDir, SETUP_CODE_FILE)) ? setupCodeOf(dataDir) : 'NO CODE FILE';
+  t.match(code, /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{10}$/, '10 characters, no look-alikes');
+  t.equal((statSync(join(dataDir, SETUP_CODE_FILE), { throwIfNoEntry: false })?.mode ?? 0) & 0o777, 0o600);
+  t.match(logged[0], { setupCode: `${code.slice(0, 5)}-${code.slice(5)}` }, 'in the first log lines');
+  const body = (extra: string) => `password=correct+horse+battery&confirm=correct+horse+battery${extra}`;
+  const post = (payload: string, host = 'box.lan:8080', remoteAddress = LAN) =>
+    a.inject({
+      method: 'POST',
+      url: '/setup',
+      payload,
+      remoteAddress,
+      headers: { host, origin: `http://${host}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+
+  const publicPage = (await a.inject({ url: '/', remoteAddress: LAN })).body;
+  t.notMatch(publicPage, code, 'the code is not on the public page');
+  t.notMatch(publicPage, code.slice(0, 5));
+  t.notMatch(JSON.stringify((await a.inject({ url: '/api/status', remoteAddress: LAN })).json()), code);
+  t.notMatch((await a.inject({ url: '/api/enrolment/qr.svg', remoteAddress: LAN })).body, code);
+  t.match(
+    (await a.inject({ url: '/', remoteAddress: '127.0.0.1' })).body,
+    code.slice(0, 5),
+    'shown on the box',
+  );
+
+  t.equal((await post(body(''))).statusCode, 403, 'no code: refused');
+  t.equal((await post(body('&setupCode=AAAAAAAAAA'))).statusCode, 403, 'a wrong code: refused');
+  t.equal(
+    (await post(body(`&setupCode=${code}`), 'rebind.attacker.example')).statusCode,
+    403,
+    'DNS rebinding (foreign Host with a matching Origin) is refused even with the code',
+  );
+  t.ok(existsSync(join(dataDir, SETUP_CODE_FILE)), 'still unclaimed');
+  const typed = `${code.slice(0, 5).toLowerCase()}-${code.slice(5)}`;
+  t.equal((await post(body(`&setupCode=${typed}`))).statusCode, 303, 'the code as typed from the screen');
+  t.notOk(existsSync(join(dataDir, SETUP_CODE_FILE)), 'used once, then removed');
+  t.equal((await post(body(`&setupCode=${code}`), '127.0.0.1:8080')).statusCode, 400, 'set once only');
 });

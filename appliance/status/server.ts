@@ -15,9 +15,17 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { renderPrometheus } from '../../common/metrics.js';
 import type { MemberSettings } from '../settings/member-settings.js';
 import { AdminAuth, isLoopbackAddress, SESSION_TTL_MS } from './admin.js';
+import { hostWithoutPort, ownHostNames } from './own-host.js';
 import { type PageAccess, renderStatusPage } from './page.js';
 import { RATE_SNAPSHOT_MS, SourceRates } from './rates.js';
 import { type FormBody, readPrivacyForm, readSourceForm, type SettingsFormState } from './settings-form.js';
+import {
+  ensureSetupCode,
+  formatSetupCode,
+  removeSetupCode,
+  SETUP_CODE_FILE,
+  setupCodeMatches,
+} from './setup-code.js';
 import { type AgentStatus, publicStatus, statusMetrics } from './status.js';
 
 export interface StatusServer {
@@ -64,6 +72,8 @@ export interface StatusAppOptions {
   readonly settings?: MemberSettings;
   /** Sign-in decisions (and the setup code) are logged here; default: a pino logger on stderr. */
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Names the page may be reached by besides the box's hostname, addresses and localhost. */
+  readonly allowedHosts?: readonly string[];
   /** Clock for sign-in throttling (tests). */
   readonly now?: () => number;
 }
@@ -95,6 +105,14 @@ export async function buildStatusApp(
   const auth = new AdminAuth(options.dataDir, options.now, (event) =>
     (event.event === 'signin.succeeded' ? logger.info : logger.warn).call(logger, event, 'admin sign-in'),
   );
+  // Until the admin password is set, setting it needs the code shown at the box (setup-code.ts).
+  let setupCode = auth.isSet() ? undefined : ensureSetupCode(options.dataDir);
+  if (setupCode) {
+    logger.warn(
+      { setupCode: formatSetupCode(setupCode), file: `${options.dataDir}/${SETUP_CODE_FILE}` },
+      'first-time setup: the status page asks for this setup code before it sets the admin password',
+    );
+  }
   const rates = new SourceRates();
   const snapshot = () =>
     rates.record(
@@ -148,6 +166,7 @@ export async function buildStatusApp(
           ...(level !== 'public' && { full: status }),
           access: level,
           adminPasswordSet: auth.isSet(),
+          ...(level === 'local' && setupCode && { setupCode: formatSetupCode(setupCode) }),
           qrSvg: await qrSvg(status.enrolment.qr),
           target: {
             host: hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
@@ -171,8 +190,20 @@ export async function buildStatusApp(
       maxAge: SESSION_TTL_MS / 1000,
     });
 
-  /** Refuses cross-site POSTs before anything is read from the body. */
+  /** Refuses cross-site and DNS-rebinding POSTs before anything is read from the body. */
   const checkOrigin = async (req: FastifyRequest, reply: FastifyReply) => {
+    const host = req.headers.host;
+    if (!host || !ownHostNames(options.allowedHosts).has(hostWithoutPort(host))) {
+      logger.warn(
+        { host, client: req.ip, url: req.url },
+        'POST refused: Host is not one of this box’s names',
+      );
+      await reply
+        .code(403)
+        .type('text/plain')
+        .send('request refused: the Host is not one of this appliance’s names or addresses');
+      return;
+    }
     if (!isSameOrigin(req.headers)) {
       await reply.code(403).type('text/plain').send('cross-site request refused (Origin does not match)');
     }
@@ -266,15 +297,28 @@ export async function buildStatusApp(
     );
   }
 
-  app.post<{ Body: { password?: string; confirm?: string } }>(
+  app.post<{ Body: { password?: string; confirm?: string; setupCode?: string } }>(
     '/setup',
     { preHandler: checkOrigin },
     async (req, reply) => {
+      if (!setupCode) return page(req, reply, 'Password not set: the admin password is already set.', 400);
+      if (!setupCodeMatches(setupCode, String(req.body?.setupCode ?? ''))) {
+        logger.warn({ client: req.ip }, 'first-time setup refused: wrong setup code');
+        return page(
+          req,
+          reply,
+          'Password not set: wrong setup code. It is on the appliance’s screen and in its first log lines.',
+          403,
+        );
+      }
       const password = String(req.body?.password ?? '');
       if (password !== String(req.body?.confirm ?? ''))
         return page(req, reply, 'The two passwords differ.', 400);
       const result = await auth.setInitialPassword(password);
       if (!result.ok) return page(req, reply, `Password not set: ${result.reason}.`, 400);
+      setupCode = undefined;
+      removeSetupCode(options.dataDir);
+      logger.info({ client: req.ip }, 'admin password set');
       startSession(reply, result.token);
       return reply.redirect('/', 303);
     },

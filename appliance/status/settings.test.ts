@@ -9,6 +9,7 @@ import { FAMILIES } from '../parse/registry.js';
 import { AUDIT_FILE } from '../settings/audit.js';
 import { MEMBER_SETTINGS_FILE, MemberSettings } from '../settings/member-settings.js';
 import { buildStatusApp, SESSION_COOKIE } from './server.js';
+import { SETUP_CODE_FILE } from './setup-code.js';
 import type { AgentStatus } from './status.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ca-settings-page-'));
@@ -61,7 +62,13 @@ const openSettings = (dataDir: string) =>
 async function setup(dataDir = mkdtempSync(join(root, 'd-'))) {
   const settings = openSettings(dataDir);
   const sources = [{ source: '192.0.2.1', format: 'fortinet_fortigate' }, { source: HOSTILE }];
-  const built = await buildStatusApp({ getStatus: () => status(sources), dataDir, settings });
+  const built = await buildStatusApp({
+    getStatus: () => status(sources),
+    dataDir,
+    settings,
+    allowedHosts: ['box.lan'],
+    logger: { info: () => undefined, warn: () => undefined },
+  });
   t.teardown(built.close);
   const app = built.app;
   const post = (url: string, payload: string, headers: Record<string, string> = {}, remoteAddress = LAN) =>
@@ -77,10 +84,12 @@ async function setup(dataDir = mkdtempSync(join(root, 'd-'))) {
   return { app, settings, dataDir, post, get };
 }
 
-async function signIn(post: Awaited<ReturnType<typeof setup>>['post']): Promise<string> {
+async function signIn(post: Awaited<ReturnType<typeof setup>>['post'], dataDir: string): Promise<string> {
+  // As a member would: the setup code from the box (here its file in the data directory).
+  const code = readFileSync(join(dataDir, SETUP_CODE_FILE), 'utf8').trim();
   const res = await post(
     '/setup',
-    `password=${encodeURIComponent(PASSWORD)}&confirm=${encodeURIComponent(PASSWORD)}`,
+    `setupCode=${code}&password=${encodeURIComponent(PASSWORD)}&confirm=${encodeURIComponent(PASSWORD)}`,
     OWN,
   );
   const cookie = res.cookies.find((c) => c.name === SESSION_COOKIE)?.value;
@@ -103,7 +112,7 @@ const PRIVACY_KEEP = form({
 
 t.test('changes need a session: unauthenticated POSTs are refused, from the LAN and the box', async (t) => {
   const { post, settings, dataDir } = await setup();
-  await signIn(post); // a password exists; this request simply has no cookie
+  await signIn(post, dataDir); // a password exists; this request simply has no cookie
   const lan = await post('/settings/privacy', PRIVACY_KEEP, OWN);
   t.equal(lan.statusCode, 401);
   t.match(lan.body, /Sign in with the admin password to change settings/);
@@ -120,8 +129,8 @@ t.test('changes need a session: unauthenticated POSTs are refused, from the LAN 
 });
 
 t.test('cross-origin POSTs are refused even with a session', async (t) => {
-  const { post, settings } = await setup();
-  const cookie = await signIn(post);
+  const { post, settings, dataDir } = await setup();
+  const cookie = await signIn(post, dataDir);
   const session = { cookie: `${SESSION_COOKIE}=${cookie}` };
   const foreign: Record<string, string>[] = [
     { origin: 'http://evil.example' },
@@ -143,7 +152,7 @@ t.test('cross-origin POSTs are refused even with a session', async (t) => {
 
 t.test('a valid privacy change is saved, live, audited and shown; it survives a restart', async (t) => {
   const { post, get, settings, dataDir } = await setup();
-  const cookie = await signIn(post);
+  const cookie = await signIn(post, dataDir);
   const session = { ...OWN, cookie: `${SESSION_COOKIE}=${cookie}` };
   const swapped: unknown[] = [];
   settings.onApplied((a) => swapped.push(a));
@@ -205,7 +214,7 @@ t.test('a valid privacy change is saved, live, audited and shown; it survives a 
 
 t.test('invalid input shows an error on the form and changes nothing', async (t) => {
   const { post, settings, dataDir } = await setup();
-  const cookie = await signIn(post);
+  const cookie = await signIn(post, dataDir);
   const session = { ...OWN, cookie: `${SESSION_COOKIE}=${cookie}` };
   const badNetworks = form({
     privacyInternalAddresses: 'keep',
@@ -241,8 +250,8 @@ t.test('invalid input shows an error on the form and changes nothing', async (t)
 t.test(
   'sources: seen sources with their format; pin and clear from a dropdown; log values escaped',
   async (t) => {
-    const { post, get, settings } = await setup();
-    const cookie = await signIn(post);
+    const { post, get, settings, dataDir } = await setup();
+    const cookie = await signIn(post, dataDir);
     const session = { ...OWN, cookie: `${SESSION_COOKIE}=${cookie}` };
     const page = (await get(cookie)).body;
     t.match(page, /id="source-formats"/);
