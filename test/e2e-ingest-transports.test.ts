@@ -45,6 +45,7 @@ interface StreamView {
   connections: number;
   open: number;
   refused: number;
+  evicted: number;
   idleClosed: number;
   octetCounted: number;
   newlineFramed: number;
@@ -272,8 +273,8 @@ t.test('a TCP client that sends nothing is closed after the idle timeout and cou
   t.equal(s.ingest.tcp.idleClosed, before + 1);
 });
 
-t.test('connections above maxTcpConnections are refused and counted', async (t) => {
-  const before = (await status()).ingest.tcp.refused;
+t.test('at maxTcpConnections a newcomer evicts a connection that delivered nothing', async (t) => {
+  const before = (await status()).ingest.tcp;
   const held: net.Socket[] = [];
   for (let i = 0; i < MAX_CONNECTIONS; i++) {
     held.push(
@@ -283,10 +284,12 @@ t.test('connections above maxTcpConnections are refused and counted', async (t) 
       }),
     );
   }
-  // Empty lines keep them active (they reset the idle timer and are not messages).
+  // Empty lines keep them active (they reset the idle timer and are not messages): a slowloris
+  // that fills the listener without ever delivering a message.
   const keepAlive = setInterval(() => {
-    for (const s of held) s.write('\n');
+    for (const s of held) if (!s.destroyed) s.write('\n');
   }, 200);
+  const heldClosed = held.map(closed);
   t.teardown(() => {
     clearInterval(keepAlive);
     for (const s of held) s.destroy();
@@ -297,26 +300,29 @@ t.test('connections above maxTcpConnections are refused and counted', async (t) 
     5_000,
     50,
   );
-  const extra = [net.connect(agent.tcpPort, '127.0.0.1'), net.connect(agent.tcpPort, '127.0.0.1')];
-  await Promise.all(extra.map(closed));
+  // Before, the listener refused this sender; now it evicts one of the idle holders to let it in.
+  await tcpSend('127.0.0.1', `${PFSENSE}\n`, '127.0.0.4');
   const s = await waitFor(
-    'refusals counted',
+    'the real sender parsed and the eviction counted',
     async () => {
       const s = await status();
-      return s.ingest.tcp.refused >= before + 2 ? s : undefined;
+      return s.ingest.tcp.evicted >= before.evicted + 1 && settled(s, '127.0.0.4', 1) ? s : undefined;
     },
     5_000,
   );
-  t.equal(s.ingest.tcp.refused, before + 2);
+  t.equal(s.ingest.tcp.refused, before.refused, 'nobody refused');
+  t.ok(s.ingest.tcp.evicted >= before.evicted + 1, 'a connection that delivered nothing made room');
+  t.equal(source(s, '127.0.0.4')?.parsed, 1, 'the real sender got through');
+  await Promise.race([...heldClosed, new Promise((r) => setTimeout(r, 5_000))]);
   t.ok(
-    held.every((h) => !h.destroyed),
-    'the connections within the limit stay open',
+    held.some((h) => h.destroyed),
+    'one of the holders was closed',
   );
 });
 
 t.test('formatOverrides pins a source to one family, with no fallback', async (t) => {
   // The previous test's held connections close asynchronously; until the agent has seen them go,
-  // a new connection would be refused at maxTcpConnections.
+  // a new connection would evict one of them at maxTcpConnections.
   await waitFor(
     'the previous connections to close',
     async () => ((await status()).ingest.tcp.open === 0 ? true : undefined),

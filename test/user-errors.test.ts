@@ -98,7 +98,17 @@ t.test('a port in use: both binaries say which and what to do', async (t) => {
     'cyberalarm-agent run',
     new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
   );
-  const central = run(CENTRAL_CLI, ['run', '--data-dir', join(dir, 'central-busy'), '--portal-port', port]);
+  const central = run(CENTRAL_CLI, [
+    'run',
+    '--data-dir',
+    join(dir, 'central-busy'),
+    '--broker-port',
+    '0',
+    '--portal-port',
+    port,
+    '--log-level',
+    'warn',
+  ]);
   expectOneLine(
     t,
     central,
