@@ -196,6 +196,11 @@ export async function startAgent(
     getStatus: status,
     dataDir,
     settings: memberSettings,
+    logger,
+    allowedHosts: config.statusAllowedHosts
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
   });
   return {
     deviceId: enrolment.deviceId,

@@ -42,6 +42,10 @@ export const AgentConfigSchema = Type.Object(
     ),
     statusHost: Setting.text('0.0.0.0', 'address the status page binds to'),
     statusPort: Setting.port(8080, 'HTTP status page and /api/status; 0 picks a free port'),
+    statusAllowedHosts: Setting.text(
+      '',
+      'extra host names the status page answers form posts for, comma-separated (its own host name, addresses and localhost always work); any other Host header is refused, so a DNS-rebinding page cannot post',
+    ),
     central: Setting.text(
       'mqtts://localhost:8883',
       "central's MQTT broker URL (mqtts://host:port) for a pre-provisioned identity; an enrolled device uses the broker URL central sent at approval",
@@ -76,7 +80,7 @@ export const AgentConfigSchema = Type.Object(
     ),
     maxTcpConnections: Setting.int(
       256,
-      'concurrent syslog connections per listener (TCP, TLS); more are refused and counted',
+      'concurrent syslog connections per listener (TCP, TLS); when full, a newcomer evicts the connection that has delivered least (counted as evicted)',
       1,
       65535,
     ),
