@@ -172,6 +172,7 @@ t.test('sign in, scan, check the fingerprint, approve: the device receives its c
   const page = await app.inject({ url: '/portal/enrol', cookies: a.cookies });
   t.match(page.body, /id="qr-file"[^>]*accept="image\/\*"[^>]*capture="environment"/);
   t.match(page.headers['content-security-policy'], /script-src 'self' 'nonce-/);
+  t.equal(page.headers['strict-transport-security'], 'max-age=31536000', 'HSTS on every answer');
 
   t.equal(
     (await post('/portal/enrol/lookup', a.cookies, { qr: device.qr })).statusCode,

@@ -72,6 +72,12 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
   });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
+  // The portal is HTTPS only: browsers that have seen it once never try it over plain HTTP again
+  // (an officer typing the host name on a hostile network is not downgraded). One year, no
+  // includeSubDomains: the force's other hosts are not ours to decide.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('strict-transport-security', 'max-age=31536000');
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.config?.access === 'public') return;
     if (!tokenMatches(req.headers.authorization, options.adminToken)) {
