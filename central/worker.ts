@@ -53,7 +53,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         `--data-dir ${dataDir}: ${what} file ${file} is missing; copy ca/ca.crt, tls/ingest.crt and tls/ingest.key from central's data directory`,
       );
   }
-  const workerId = config.workerId || defaultWorkerId('ingest');
+  const workerId = config.workerId || defaultWorkerId('central-worker');
   const db = await openDatabase(config.db, dataDir);
   // Migrations take an advisory lock, so whichever process starts first (central or a worker) runs
   // them and the others wait, then find nothing to do.

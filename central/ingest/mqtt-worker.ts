@@ -51,9 +51,7 @@ export async function startMqttWorker(options: MqttWorkerOptions): Promise<MqttW
   // the device forever.
   const filters = INGESTED_KINDS.map((kind) => `$share/${options.group}/${uplinkFilterAllDevices(kind)}`);
   const n = Math.max(1, options.connections ?? 1);
-  const clientIds = Array.from({ length: n }, (_, i) =>
-    n === 1 ? options.clientId : `${options.clientId}-${i}`,
-  );
+  const clientIds = workerClientIds(options.clientId, n);
   const { logger } = options.ingest;
   let lastMessageAt = Date.now();
   let inFlight = 0;
@@ -129,4 +127,14 @@ export async function startMqttWorker(options: MqttWorkerOptions): Promise<MqttW
       await Promise.all(clients.map((c) => c.endAsync()));
     },
   };
+}
+
+/**
+ * The MQTT client ids of a worker's sessions. Always `central-…`: client ids are one namespace across
+ * a broker's listeners, and central's CA never issues a device id starting with `central`, so no
+ * device can ever present a worker's client id and take over its session.
+ */
+export function workerClientIds(clientId: string, sessions: number): string[] {
+  const base = clientId.startsWith('central') ? clientId : `central-${clientId}`;
+  return Array.from({ length: sessions }, (_, i) => (sessions === 1 ? base : `${base}-${i}`));
 }
