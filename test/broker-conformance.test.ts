@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import t from 'tap';
 import { startEmbeddedBroker } from '../central/broker/aedes-broker.js';
 import { renderMosquittoAcl, renderMosquittoConfig } from '../central/broker/mosquitto-config.js';
@@ -27,6 +27,7 @@ import {
   issueServerCertificate,
 } from '../provisioning/ca.js';
 import { freePort, MOSQUITTO, startMosquitto } from '../tools/demo/harness.js';
+import { type ConnectOutcome, tryConnect } from './support/mqtt-client.js';
 
 const MAX_PACKET = 64 * 1024;
 
@@ -142,7 +143,7 @@ function connect(
   protocolVersion: 4 | 5,
   identity: { certPem: string; keyPem: string } | undefined,
   clientId: string,
-): Promise<{ client?: MqttClient; error?: Error }> {
+): Promise<ConnectOutcome> {
   const options: IClientOptions = {
     protocolVersion,
     clientId,
@@ -152,21 +153,7 @@ function connect(
     connectTimeout: 5000,
     ...(identity ? { cert: identity.certPem, key: identity.keyPem } : {}),
   };
-  return new Promise((resolve) => {
-    const client = mqtt.connect(url, options);
-    const fail = (error: Error) => {
-      client.end(true);
-      resolve({ error });
-    };
-    client.once('connect', () => {
-      client.off('error', fail);
-      client.off('close', onClose);
-      resolve({ client });
-    });
-    client.once('error', fail);
-    const onClose = () => fail(new Error('connection closed before CONNACK'));
-    client.once('close', onClose);
-  });
+  return tryConnect(url, options);
 }
 
 /** Collects what an ingest subscriber receives on every device's uplink. */

@@ -15,6 +15,7 @@ import {
   startMosquitto,
   waitFor,
 } from '../../tools/demo/harness.js';
+import { tryConnect } from '../support/mqtt-client.js';
 
 const skip = MOSQUITTO ? false : 'mosquitto is not installed';
 if (skip && process.env.CI === 'true') t.fail(`CI must run the Mosquitto persistence test: ${skip}`);
@@ -22,30 +23,24 @@ if (skip && process.env.CI === 'true') t.fail(`CI must run the Mosquitto persist
 const GROUP_FILTER = '$share/cyberalarm-ingest/ca/v1/dev/+/up/events';
 const BATCHES = 12;
 
-function connect(
+async function connect(
   url: string,
   files: { cert: string; key: string; ca: string },
   clientId: string,
   persistent: boolean,
-) {
-  return new Promise<MqttClient>((resolve, reject) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 5,
-      clientId,
-      clean: !persistent,
-      ...(persistent ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
-      cert: readFileSync(files.cert),
-      key: readFileSync(files.key),
-      ca: readFileSync(files.ca),
-      reconnectPeriod: 0,
-      connectTimeout: 5000,
-    });
-    client.once('connect', () => resolve(client));
-    client.once('error', (err) => {
-      client.end(true);
-      reject(err);
-    });
+): Promise<MqttClient> {
+  const outcome = await tryConnect(url, {
+    protocolVersion: 5,
+    clientId,
+    clean: !persistent,
+    ...(persistent ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+    ca: readFileSync(files.ca),
+    connectTimeout: 5000,
   });
+  if (outcome.error) throw outcome.error;
+  return outcome.client;
 }
 
 function mtimeMs(file: string): number {

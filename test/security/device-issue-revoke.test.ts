@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import t from 'tap';
 import { x509 } from '../../provisioning/x509.js';
 import { CENTRAL_CLI, runCli, startCentralProcess } from '../../tools/demo/harness.js';
+import { tryConnect } from '../support/mqtt-client.js';
 
 function lastJsonLine(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');
@@ -28,28 +28,12 @@ async function issue(centralDir: string, id: string, out: string): Promise<strin
 
 /** Connects with an identity directory; resolves with the client, or the error once refused. */
 function connect(port: number, id: string, identityDir: string) {
-  return new Promise<{ client?: MqttClient; error?: Error }>((resolve) => {
-    const client = mqtt.connect(`mqtts://localhost:${port}`, {
-      protocolVersion: 4,
-      clientId: id,
-      cert: readFileSync(join(identityDir, 'device.crt')),
-      key: readFileSync(join(identityDir, 'device.key')),
-      ca: readFileSync(join(identityDir, 'ca.crt')),
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-    });
-    const fail = (error: Error) => {
-      client.end(true);
-      resolve({ error });
-    };
-    client.once('connect', () => {
-      client.off('error', fail);
-      client.off('close', onClose);
-      resolve({ client });
-    });
-    client.once('error', fail);
-    const onClose = () => fail(new Error('connection closed before CONNACK'));
-    client.once('close', onClose);
+  return tryConnect(`mqtts://localhost:${port}`, {
+    protocolVersion: 4,
+    clientId: id,
+    cert: readFileSync(join(identityDir, 'device.crt')),
+    key: readFileSync(join(identityDir, 'device.key')),
+    ca: readFileSync(join(identityDir, 'ca.crt')),
   });
 }
 

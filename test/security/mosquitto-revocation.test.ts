@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import t from 'tap';
 import {
   CENTRAL_CLI,
@@ -16,28 +16,21 @@ import {
   startGeneratedMosquitto,
   waitFor,
 } from '../../tools/demo/harness.js';
+import { tryConnect } from '../support/mqtt-client.js';
 
 const skip = MOSQUITTO ? false : 'mosquitto is not installed';
 if (skip && process.env.CI === 'true') t.fail(`CI must run the Mosquitto revocation test: ${skip}`);
 
-function connect(url: string, files: { cert: string; key: string; ca: string }, clientId: string) {
-  return new Promise<MqttClient | Error>((resolve) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 5,
-      clientId,
-      cert: readFileSync(files.cert),
-      key: readFileSync(files.key),
-      ca: readFileSync(files.ca),
-      reconnectPeriod: 0,
-      connectTimeout: 5000,
-    });
-    client.once('connect', () => resolve(client));
-    client.once('error', (err) => {
-      client.end(true);
-      resolve(err);
-    });
-    client.once('close', () => resolve(new Error('closed before CONNACK')));
+async function connect(url: string, files: { cert: string; key: string; ca: string }, clientId: string) {
+  const outcome = await tryConnect(url, {
+    protocolVersion: 5,
+    clientId,
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+    ca: readFileSync(files.ca),
+    connectTimeout: 5000,
   });
+  return outcome.client ?? outcome.error;
 }
 
 /** Acknowledged, refused (PUBACK reason ≥ 0x80) or the connection closed. */
