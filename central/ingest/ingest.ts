@@ -90,7 +90,7 @@ async function ingestInOrder(
   };
   let outcome: UplinkOutcome;
   try {
-    outcome = await handler.handle(ctx, message);
+    outcome = await inStoreTurn(ctx.db, () => handler.handle(ctx, message));
   } catch (err) {
     ctx.counters.storeErrors++;
     throw err;
@@ -98,6 +98,33 @@ async function ingestInOrder(
   if (outcome.status !== 'quarantined') return;
   countQuarantine(ctx.counters, outcome.reason);
   if (handler.flagsDevice) await flagIfRepeated(ctx, message.deviceId, outcome.reason);
+}
+
+/**
+ * PGlite runs on this process's own thread and its queries resolve through promise callbacks alone,
+ * so a drain of many devices' batches kept the event loop busy from the first store to the last:
+ * the portal's HTTP server and every timer got no turn (`/api/health` unreachable for ~400 s in an
+ * outside test). On PGlite, stores take turns, one at a time, each after a turn of the event loop
+ * (setImmediate runs after pending I/O), so the portal answers between any two batches. PostgreSQL's
+ * queries wait on a socket, which yields anyway, and keep their concurrency.
+ */
+const storeTurns = new WeakMap<Database, Promise<void>>();
+
+async function inStoreTurn<T>(db: Database, store: () => Promise<T>): Promise<T> {
+  if (db.kind !== 'pglite') return store();
+  const previous = storeTurns.get(db) ?? Promise.resolve();
+  let release = (): void => undefined;
+  const done = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  storeTurns.set(db, done);
+  await previous;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  try {
+    return await store();
+  } finally {
+    release();
+  }
 }
 
 function countQuarantine(counters: IngestCounters, reason: string): void {
