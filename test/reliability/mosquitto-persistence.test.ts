@@ -15,7 +15,7 @@ import {
   startMosquitto,
   waitFor,
 } from '../../tools/demo/harness.js';
-import { tryConnect } from '../support/mqtt-client.js';
+import { deviceTlsFiles, ingestTlsFiles, tryConnect } from '../support/mqtt-client.js';
 
 const skip = MOSQUITTO ? false : 'mosquitto is not installed';
 if (skip && process.env.CI === 'true') t.fail(`CI must run the Mosquitto persistence test: ${skip}`);
@@ -62,16 +62,8 @@ t.test(
     const mosquitto = await startGeneratedMosquitto(join(dir, 'mosquitto'), centralDir);
     let running: { kill(): Promise<void> } = mosquitto;
     t.teardown(() => running.kill());
-    const device = {
-      cert: join(identity, 'device.crt'),
-      key: join(identity, 'device.key'),
-      ca: join(identity, 'ca.crt'),
-    };
-    const ingest = {
-      cert: join(centralDir, 'tls', 'ingest.crt'),
-      key: join(centralDir, 'tls', 'ingest.key'),
-      ca: join(centralDir, 'ca', 'ca.crt'),
-    };
+    const device = deviceTlsFiles(identity);
+    const ingest = ingestTlsFiles(centralDir);
     const workerUrl = `mqtts://localhost:${mosquitto.workerPort}`;
 
     // The worker joins the group with a persistent session, then goes away (as a stopped worker does).

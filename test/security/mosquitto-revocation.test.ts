@@ -16,7 +16,7 @@ import {
   startGeneratedMosquitto,
   waitFor,
 } from '../../tools/demo/harness.js';
-import { tryConnect } from '../support/mqtt-client.js';
+import { deviceTlsFiles, ingestTlsFiles, tryConnect } from '../support/mqtt-client.js';
 
 const skip = MOSQUITTO ? false : 'mosquitto is not installed';
 if (skip && process.env.CI === 'true') t.fail(`CI must run the Mosquitto revocation test: ${skip}`);
@@ -53,16 +53,8 @@ t.test('a revoked device can no longer publish anything ingest receives', { skip
   await issueDevice(centralDir, 'rev-dev-1', identity);
   const mosquitto = await startGeneratedMosquitto(join(dir, 'mosquitto'), centralDir);
   t.teardown(() => mosquitto.kill());
-  const device = {
-    cert: join(identity, 'device.crt'),
-    key: join(identity, 'device.key'),
-    ca: join(identity, 'ca.crt'),
-  };
-  const ingest = {
-    cert: join(centralDir, 'tls', 'ingest.crt'),
-    key: join(centralDir, 'tls', 'ingest.key'),
-    ca: join(centralDir, 'ca', 'ca.crt'),
-  };
+  const device = deviceTlsFiles(identity);
+  const ingest = ingestTlsFiles(centralDir);
   const observer = await connect(`mqtts://localhost:${mosquitto.workerPort}`, ingest, 'central-observer');
   if (observer instanceof Error) throw observer;
   t.teardown(() => observer.endAsync());

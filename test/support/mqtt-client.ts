@@ -3,6 +3,7 @@
  * reason it was refused (TLS alert, CONNACK refusal, closed before CONNACK). Tests that probe what a
  * broker lets in need both answers, not a rejection.
  */
+import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export type ConnectOutcome = { client: MqttClient; error?: undefined } | { client?: undefined; error: Error };
@@ -23,4 +24,28 @@ export function tryConnect(url: string, options: IClientOptions): Promise<Connec
     client.once('error', fail);
     client.once('close', onClose);
   });
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** The files of an identity directory written by `device issue` (or enrolment). */
+export function deviceTlsFiles(identityDir: string): TlsFiles {
+  return {
+    cert: join(identityDir, 'device.crt'),
+    key: join(identityDir, 'device.key'),
+    ca: join(identityDir, 'ca.crt'),
+  };
+}
+
+/** Central's ingest identity, as an external broker's worker listener wants it. */
+export function ingestTlsFiles(centralDir: string): TlsFiles {
+  return {
+    cert: join(centralDir, 'tls', 'ingest.crt'),
+    key: join(centralDir, 'tls', 'ingest.key'),
+    ca: join(centralDir, 'ca', 'ca.crt'),
+  };
 }
