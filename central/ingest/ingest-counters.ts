@@ -25,6 +25,10 @@ export interface IngestCounters {
   ignoredByKind: Record<string, number>;
   /** Messages on a topic that is not a device uplink topic at all. */
   ignoredForeign: number;
+  /** Address fields stored empty: their text was neither an address nor a pseudonym. */
+  clearedAddresses: number;
+  /** Event times stored empty: more than a day ahead of central's clock. */
+  clearedTimes: number;
 }
 
 export function newIngestCounters(): IngestCounters {
@@ -41,6 +45,8 @@ export function newIngestCounters(): IngestCounters {
     flagErrors: 0,
     ignoredByKind: {},
     ignoredForeign: 0,
+    clearedAddresses: 0,
+    clearedTimes: 0,
   };
 }
 

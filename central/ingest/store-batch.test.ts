@@ -17,6 +17,7 @@ const freshDatabase = async (t: Test, engine: Engine) => (await freshDb(t, engin
 
 const RECEIVED = new Date('2025-03-01T12:00:00.000Z');
 const CREATED = RECEIVED.getTime() - 1000;
+const NONE_CLEARED = { addresses: 0, times: 0 };
 
 const event = (overrides: Partial<ConnectionEvent> = {}): ConnectionEvent => ({
   ts: '2025-03-01T11:59:58.000+00:00',
@@ -56,6 +57,7 @@ function suite(engine: 'pglite' | 'postgres') {
       status: 'stored',
       events: 40,
       created: CREATED,
+      cleared: NONE_CLEARED,
     });
     const rows = await db.query<{ count: number; last_seen: Date; src_ports: number }>(
       'SELECT count, last_seen, src_ports FROM events',
@@ -64,6 +66,48 @@ function suite(engine: 'pglite' | 'postgres') {
     t.equal(rows[0]?.count, 40);
     t.equal(rows[0]?.last_seen.toISOString(), '2025-03-01T11:59:59.000Z');
     t.equal(rows[0]?.src_ports, 37);
+  });
+
+  t.test(`${engine}: impossible addresses and times are stored empty and counted`, { skip }, async (t) => {
+    const db = await freshDatabase(t, engine);
+    const junk = event({
+      ts: '3000-01-01T00:00:00.000Z',
+      src_ip: "'; DROP TABLE events; --",
+      dst_ip: 'p:abcdefghijkl',
+      src_nat_ip: 'not-an-address',
+      dst_nat_ip: '2001:db8::7',
+    });
+    t.same(await deliver(db, 'dev-a', encodeBatch(batch('dev-a', 1, [junk, event()]))), {
+      status: 'stored',
+      events: 2,
+      created: CREATED,
+      cleared: { addresses: 2, times: 1 },
+    });
+    const rows = await db.query<{
+      ts: Date | null;
+      src_ip: string | null;
+      dst_ip: string;
+      src_nat_ip: string | null;
+      dst_nat_ip: string;
+    }>(
+      'SELECT ts, src_ip, dst_ip, src_nat_ip, dst_nat_ip FROM events ORDER BY src_port, ts NULLS FIRST LIMIT 1',
+    );
+    t.same(
+      rows[0],
+      {
+        ts: null,
+        src_ip: null,
+        dst_ip: 'p:abcdefghijkl',
+        src_nat_ip: null,
+        dst_nat_ip: '2001:db8::7',
+      },
+      'the event is kept, the impossible fields are empty, the rest as sent',
+    );
+    t.equal(
+      await count(db, 'SELECT count(*)::int AS n FROM events WHERE src_ip IS NOT NULL AND ts IS NOT NULL'),
+      1,
+      'the good event untouched',
+    );
   });
 
   t.test(`${engine}: a good batch is stored with every field, once`, { skip }, async (t) => {
@@ -90,7 +134,7 @@ function suite(engine: 'pglite' | 'postgres') {
     );
     t.same(
       await deliver(db, 'dev-a', payload),
-      { status: 'stored', events: 7, created: CREATED },
+      { status: 'stored', events: 7, created: CREATED, cleared: NONE_CLEARED },
       'events weighted by count',
     );
 
@@ -148,7 +192,12 @@ function suite(engine: 'pglite' | 'postgres') {
     async (t) => {
       const db = await freshDatabase(t, engine);
       const first = encodeBatch(batch('dev-a', 1, [event(), event()]));
-      t.same(await deliver(db, 'dev-a', first), { status: 'stored', events: 2, created: CREATED });
+      t.same(await deliver(db, 'dev-a', first), {
+        status: 'stored',
+        events: 2,
+        created: CREATED,
+        cleared: NONE_CLEARED,
+      });
       const later = new Date(RECEIVED.getTime() + 60_000);
       t.same(await deliver(db, 'dev-a', first, later), { status: 'duplicate' }, 'same bytes again');
       const changed = encodeBatch(batch('dev-a', 1, [event({ action: 'allow' })]));
@@ -163,7 +212,7 @@ function suite(engine: 'pglite' | 'postgres') {
       t.same(device?.last_seen, RECEIVED, 'a duplicate does not touch the device either');
       t.same(
         await deliver(db, 'dev-b', encodeBatch(batch('dev-b', 1, [event()]))),
-        { status: 'stored', events: 1, created: CREATED },
+        { status: 'stored', events: 1, created: CREATED, cleared: NONE_CLEARED },
         'the same sequence number from another device is its own batch',
       );
       t.same(await ingestTotals(db), { batches: 2, stored: 3, quarantined: 0, devices: 2 });
@@ -176,6 +225,7 @@ function suite(engine: 'pglite' | 'postgres') {
       status: 'stored',
       events: 0,
       created: CREATED,
+      cleared: NONE_CLEARED,
     });
     t.equal(await count(db, 'SELECT count(*) AS n FROM batches'), 1);
   });
@@ -268,7 +318,7 @@ function suite(engine: 'pglite' | 'postgres') {
       await db.exec('ALTER TABLE devices DROP CONSTRAINT test_refuse');
       t.same(
         await deliver(db, 'dev-a', payload),
-        { status: 'stored', events: 3, created: CREATED },
+        { status: 'stored', events: 3, created: CREATED, cleared: NONE_CLEARED },
         'redelivery is not a duplicate',
       );
       t.equal(await count(db, 'SELECT count(*) AS n FROM events'), 3);
@@ -285,6 +335,7 @@ function suite(engine: 'pglite' | 'postgres') {
       status: 'stored',
       events: events.reduce((s, e) => s + (e.count ?? 1), 0),
       created: CREATED,
+      cleared: NONE_CLEARED,
     });
     t.equal(await count(db, 'SELECT count(*) AS n FROM events'), 5000);
     t.equal(

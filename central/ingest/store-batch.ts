@@ -27,13 +27,20 @@
  * batch row was new (its RETURNING row exists), so a duplicate writes nothing.
  */
 
+import { isIP } from 'node:net';
 import type { Batch } from '../../protocol/batch.js';
 import { batchEventCount, decodeBatch } from '../../protocol/codec.js';
 import type { Database } from '../store/db.js';
 
 export type StoreBatchResult =
   /** `created`: the batch's creation time (epoch ms, device clock), for the lag metric. */
-  | { readonly status: 'stored'; readonly events: number; readonly created: number }
+  | {
+      readonly status: 'stored';
+      readonly events: number;
+      readonly created: number;
+      /** Fields stored empty because their value was impossible (see `StoredAnyway`). */
+      readonly cleared: StoredAnyway;
+    }
   | { readonly status: 'duplicate' }
   | { readonly status: 'quarantined'; readonly reason: string };
 
@@ -64,12 +71,15 @@ export async function storeBatch(db: Database, incoming: IncomingUplink): Promis
   const rawEvents = batchEventCount(batch);
   if (!Number.isSafeInteger(rawEvents)) return quarantine(db, incoming, 'event count overflow');
 
+  const cleared = { addresses: 0, times: 0 };
   const [row] = await db.query<{ stored: number }>(
     STORE_BATCH,
-    storeBatchParams(batch, incoming.receivedAt, rawEvents),
+    storeBatchParams(batch, incoming.receivedAt, rawEvents, cleared),
   );
   const stored = row?.stored === 1;
-  return stored ? { status: 'stored', events: rawEvents, created: batch.created } : { status: 'duplicate' };
+  return stored
+    ? { status: 'stored', events: rawEvents, created: batch.created, cleared }
+    : { status: 'duplicate' };
 }
 
 /**
@@ -90,7 +100,42 @@ function eventTime(ts: string | undefined): string | null {
   return ms >= MIN_TS_MS && ms <= MAX_TS_MS ? new Date(ms).toISOString() : null;
 }
 
-function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): unknown[] {
+/**
+ * What a batch may carry that the schema lets through but no appliance sends: text that is not an
+ * address in an address field, and times far in the future (a device clock in the year 3000). The
+ * event is still stored — its counts are real — with that field empty, and counted, so reports
+ * never show junk as an address or a date that has not happened.
+ */
+export interface StoredAnyway {
+  readonly addresses: number;
+  readonly times: number;
+}
+
+/** A device's clock may run ahead of central's; more than a day ahead is not a clock, it is junk. */
+const MAX_AHEAD_MS = 86_400_000;
+/** The pseudonym an appliance writes for an internal address (appliance/minimise/pseudonym.ts). */
+const PSEUDONYM = /^p:[a-z2-7]{12}$/;
+
+function address(value: string | undefined, cleared: { addresses: number }): string | null {
+  if (value === undefined) return null;
+  if (isIP(value) !== 0 || PSEUDONYM.test(value)) return value;
+  cleared.addresses++;
+  return null;
+}
+
+function possibleTime(value: string | null, latestMs: number, cleared: { times: number }): string | null {
+  if (value === null || Date.parse(value) <= latestMs) return value;
+  cleared.times++;
+  return null;
+}
+
+function storeBatchParams(
+  batch: Batch,
+  receivedAt: Date,
+  rawEvents: number,
+  cleared: { addresses: number; times: number },
+): unknown[] {
+  const latestMs = receivedAt.getTime() + MAX_AHEAD_MS;
   const n = batch.events.length;
   const ts: (string | null)[] = new Array(n);
   const vendor: string[] = new Array(n);
@@ -117,17 +162,17 @@ function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): un
   for (let i = 0; i < n; i++) {
     const e = batch.events[i];
     if (e === undefined) continue;
-    ts[i] = eventTime(e.ts);
+    ts[i] = possibleTime(eventTime(e.ts), latestMs, cleared);
     vendor[i] = e.vendor;
-    srcIp[i] = e.src_ip ?? null;
+    srcIp[i] = address(e.src_ip, cleared);
     srcPort[i] = e.src_port ?? null;
-    dstIp[i] = e.dst_ip ?? null;
+    dstIp[i] = address(e.dst_ip, cleared);
     dstPort[i] = e.dst_port ?? null;
     proto[i] = e.proto ?? null;
     action[i] = e.action;
-    srcNatIp[i] = e.src_nat_ip ?? null;
+    srcNatIp[i] = address(e.src_nat_ip, cleared);
     srcNatPort[i] = e.src_nat_port ?? null;
-    dstNatIp[i] = e.dst_nat_ip ?? null;
+    dstNatIp[i] = address(e.dst_nat_ip, cleared);
     dstNatPort[i] = e.dst_nat_port ?? null;
     bytes[i] = e.bytes ?? null;
     packets[i] = e.packets ?? null;
@@ -137,7 +182,7 @@ function storeBatchParams(batch: Batch, receivedAt: Date, rawEvents: number): un
     category[i] = e.category ?? null;
     severity[i] = e.severity ?? null;
     count[i] = e.count ?? 1;
-    lastSeen[i] = eventTime(e.last_seen);
+    lastSeen[i] = possibleTime(eventTime(e.last_seen), latestMs, cleared);
     srcPorts[i] = e.src_ports ?? null;
   }
   return [

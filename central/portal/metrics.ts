@@ -59,6 +59,15 @@ export function ingestMetrics(c: IngestCounters): Metric[] {
       type: 'counter',
       samples: Object.entries(c.ignoredByKind).map(([kind, value]) => ({ labels: { kind }, value })),
     },
+    {
+      name: 'cyberalarm_central_event_fields_cleared_total',
+      help: 'Fields of stored events left empty because the value was impossible (address: no address or pseudonym; time: more than a day ahead)',
+      type: 'counter',
+      samples: [
+        { labels: { field: 'address' }, value: c.clearedAddresses },
+        { labels: { field: 'time' }, value: c.clearedTimes },
+      ],
+    },
     counter(
       'cyberalarm_central_foreign_topic_total',
       'Messages on a topic that is not a device uplink topic',

@@ -12,6 +12,8 @@ export const events: UplinkHandler = {
     if (result.status === 'stored') {
       counters.stored++;
       counters.storedEvents += result.events;
+      counters.clearedAddresses += result.cleared.addresses;
+      counters.clearedTimes += result.cleared.times;
       const nowMs = ctx.now?.() ?? Date.now();
       ctx.windows.throughput.record(result.events, nowMs);
       // `created` comes from the batch storeBatch decoded (and inflated): compressed or not.
