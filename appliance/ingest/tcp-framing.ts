@@ -33,6 +33,14 @@ export class SyslogFrameDecoder {
     return this.mode;
   }
 
+  /**
+   * Bytes of a frame begun and not finished, kept for the next read; -1 while the rest of an
+   * oversized frame is being skipped (also unfinished); 0 between frames.
+   */
+  get unfinishedBytes(): number {
+    return this.skip !== 0 ? -1 : this.pending.length;
+  }
+
   push(chunk: Buffer): void {
     if (this.pending.length === 0) {
       this.scan(chunk, 0, Number.POSITIVE_INFINITY);

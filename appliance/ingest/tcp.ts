@@ -72,10 +72,6 @@ interface ConnectionRecord {
   paused: boolean;
   /** Closed by us (evicted, too slow): its unfinished frame is dropped, not delivered as a message. */
   cut: boolean;
-  /** Octet counting: bytes of the current frame still to come; -1 while reading its header. */
-  octetRemaining: number;
-  /** Octet counting: the length read so far from a header split across reads. */
-  octetHeader: number;
 }
 
 /**
@@ -132,8 +128,6 @@ export class ConnectionTable {
       frameStartedAt: -1,
       frameBytes: 0,
       paused: false,
-      octetRemaining: -1,
-      octetHeader: 0,
       cut: false,
     };
     this.records.set(key, record);
@@ -190,56 +184,31 @@ function connectionKey(socket: net.Socket): string | undefined {
     : `${remoteAddress}|${remotePort}`;
 }
 
-const LF = 0x0a;
-const SP = 0x20;
-
 /**
- * Whether `chunk` leaves a frame unfinished, and how many of its bytes belong to that frame. Newline
- * framing: everything after the last LF. Octet counting: walks the headers, skipping bodies by their
- * length (as the decoder does), so the cost is per frame, not per byte.
+ * After a read: a frame the decoder finished (a message), or nothing left unfinished, ends the
+ * deadline; a frame it keeps unfinished starts it, or, already running, adds the read's bytes to its
+ * rate. The decoder alone knows where frames end (octet counts, newlines, skipped oversized frames),
+ * so nothing here frames the bytes a second time.
  */
-function trackFrame(record: ConnectionRecord, chunk: Buffer, framing: string, now: number): void {
-  let completed: boolean;
-  /** Where the frame left unfinished at the end of this chunk begins; -1: none. */
-  let openFrom: number;
-  if (framing === 'octet') {
-    completed = false;
-    openFrom = record.frameStartedAt >= 0 ? 0 : -1;
-    let pos = 0;
-    while (pos < chunk.length) {
-      if (record.octetRemaining < 0) {
-        // In a header (`LEN SP`); a bad one makes the decoder fall back to newline framing.
-        if (openFrom < 0) openFrom = pos;
-        const c = chunk[pos++]!;
-        if (c !== SP) {
-          record.octetHeader = Math.min(record.octetHeader * 10 + (c - 0x30), 1e9);
-          continue;
-        }
-        record.octetRemaining = record.octetHeader;
-        record.octetHeader = 0;
-      } else {
-        const n = Math.min(record.octetRemaining, chunk.length - pos);
-        pos += n;
-        record.octetRemaining -= n;
-      }
-      if (record.octetRemaining === 0) {
-        record.octetRemaining = -1;
-        completed = true;
-        openFrom = -1;
-      }
-    }
-  } else {
-    const lf = chunk.lastIndexOf(LF);
-    completed = lf >= 0;
-    openFrom = lf === chunk.length - 1 ? -1 : lf + 1;
-  }
-  if (completed) {
+function trackFrame(
+  record: ConnectionRecord,
+  decoder: SyslogFrameDecoder,
+  finished: boolean,
+  chunkBytes: number,
+  now: number,
+): void {
+  const unfinished = decoder.unfinishedBytes;
+  if (finished || unfinished === 0) {
     record.frameStartedAt = -1;
     record.frameBytes = 0;
   }
-  if (openFrom < 0) return;
-  if (record.frameStartedAt < 0) record.frameStartedAt = now;
-  record.frameBytes += chunk.length - openFrom;
+  if (unfinished === 0) return;
+  if (record.frameStartedAt < 0) {
+    record.frameStartedAt = now;
+    record.frameBytes = unfinished > 0 ? unfinished : chunkBytes;
+  } else {
+    record.frameBytes += chunkBytes;
+  }
 }
 
 export function newStreamCounters(): TcpListenerCounters {
@@ -302,6 +271,7 @@ export function handleSyslogConnection(
   socket.on('data', (chunk: Buffer) => {
     counters.bytes += chunk.length;
     const before = decoder.framing;
+    const messagesBefore = record?.messages ?? 0;
     decoder.push(chunk);
     if (before === 'unknown') {
       if (decoder.framing === 'octet') counters.octetCounted++;
@@ -309,7 +279,7 @@ export function handleSyslogConnection(
     }
     if (record && table) {
       record.bytes += chunk.length;
-      trackFrame(record, chunk, decoder.framing, table.now());
+      trackFrame(record, decoder, record.messages !== messagesBefore, chunk.length, table.now());
     }
     if (backpressure?.congested && !paused) {
       paused = true;

@@ -66,11 +66,6 @@ const GIB = 1024 ** 3;
 const MIN_DEFAULT_BYTES = 16 * 1024 * 1024;
 
 /**
- * min(1 GiB, 25 % of the space free to this user on the data directory's filesystem), at least
- * 16 MiB: large enough for days of summaries from a busy site, small enough to leave the box room
- * for logs and updates. Measured once at start-up.
- */
-/**
  * 5 % of the filesystem, between 1 MiB and 64 MiB: room for LMDB's copy-on-write pages, the loss
  * record that says what was refused, and the rest of the box (logs, settings, updates).
  */
@@ -83,6 +78,11 @@ export function defaultMinFreeDiskBytes(dataDir: string): number {
   }
 }
 
+/**
+ * min(1 GiB, 25 % of the space free to this user on the data directory's filesystem), at least
+ * 16 MiB: large enough for days of summaries from a busy site, small enough to leave the box room
+ * for logs and updates. Measured once at start-up.
+ */
 export function defaultMaxOutboxBytes(dataDir: string): number {
   try {
     const fs = statfsSync(dataDir);
@@ -435,7 +435,8 @@ export class Outbox {
     this.lastWriteError = errorText(err);
     this.recount();
     // LMDB reports a short write on a full disk as EIO: the free space tells them apart.
-    const kind = diskErrorKind(err) === 'full' || this.diskIsLow() ? 'full' : diskErrorKind(err);
+    const reported = diskErrorKind(err);
+    const kind = reported === 'full' || this.diskIsLow() ? 'full' : reported;
     if (kind === 'full') {
       // Refuse new batches until the uplink has freed room inside the file (see diskRoomFor).
       this.diskLimitBytes = Math.min(this.diskLimitBytes ?? this.depthBytes, this.depthBytes);
