@@ -12,9 +12,11 @@
  * is there can read or replace admin.json anyway, so it is the path that always works. At most
  * `MAX_TRACKED_CLIENTS` addresses are remembered, the least recently failed forgotten first.
  */
+
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { doublingDelayMs } from '../../common/throttle.js';
 import { writeFileAtomic } from '../enrol/keys.js';
 
 export const ADMIN_FILE = 'admin.json';
@@ -58,7 +60,7 @@ export type SignInResult =
   | { ok: false; reason: 'wrong' | 'unset' }
   | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
-export function isLoopbackAddress(address: string): boolean {
+export function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
@@ -112,7 +114,7 @@ export class AdminAuth {
     const admin = this.admin;
     if (!admin) return { ok: false, reason: 'unset' };
     const now = this.now();
-    const local = isLoopbackAddress(client);
+    const local = isLoopback(client);
     let record = this.failures.get(client);
     if (record && now - record.lastMs >= FAILURE_MEMORY_MS) {
       this.failures.delete(client);
@@ -191,8 +193,7 @@ export class AdminAuth {
 
 /** The wait after an address's `failures`-th failure before it is heard again. */
 export function signInDelayMs(failures: number): number {
-  if (failures < FREE_FAILURES) return 0;
-  return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(failures - FREE_FAILURES, 30));
+  return doublingDelayMs(failures, { free: FREE_FAILURES, baseMs: BASE_DELAY_MS, maxMs: MAX_DELAY_MS });
 }
 
 export function passwordProblem(password: string): string | undefined {

@@ -14,7 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { createLogger, type Logger } from '../../common/logger.js';
 import { renderPrometheus } from '../../common/metrics.js';
 import type { MemberSettings } from '../settings/member-settings.js';
-import { AdminAuth, isLoopbackAddress, SESSION_TTL_MS } from './admin.js';
+import { AdminAuth, isLoopback, SESSION_TTL_MS } from './admin.js';
 import { hostWithoutPort, ownHostNames } from './own-host.js';
 import { type PageAccess, renderStatusPage } from './page.js';
 import { RATE_SNAPSHOT_MS, SourceRates } from './rates.js';
@@ -44,10 +44,6 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 } as const;
-
-export function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && isLoopbackAddress(address);
-}
 
 /** True when a POST comes from a page this server served (Origin, or Referer when Origin is absent). */
 export function isSameOrigin(headers: FastifyRequest['headers']): boolean {

@@ -12,7 +12,9 @@
  * only with a valid code, so guesses without the second factor learn nothing and cost no scrypt,
  * while the officer with password + code always gets in — even from a throttled address.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
+import { doublingDelayMs } from '../../common/throttle.js';
 import { audit, officerActor } from '../store/audit.js';
 import type { Database, Queryable } from '../store/db.js';
 import { hashPassword, newInitialPassword, verifyPassword } from './passwords.js';
@@ -48,8 +50,11 @@ export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
 
 /** How long (account, client) must wait after its last failure, given its failures in the window. */
 export function signInDelayMs(failures: number, policy: SignInPolicy): number {
-  if (failures < policy.freeFailures) return 0;
-  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(failures - policy.freeFailures, 30));
+  return doublingDelayMs(failures, {
+    free: policy.freeFailures,
+    baseMs: policy.baseDelayMs,
+    maxMs: policy.maxDelayMs,
+  });
 }
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{2,64}$/;
