@@ -14,6 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { ConfigError } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import { deviceIdFromCertificate, fingerprintSha256 } from '../../provisioning/certificate-identity.js';
@@ -34,7 +35,6 @@ import {
   deviceKeyFromPem,
   isIssuedBy,
   loadOrCreateDeviceKey,
-  writeFileAtomic,
 } from './keys.js';
 import { BrokerRefusalWatch, type UplinkCounters } from './revocation.js';
 

@@ -3,17 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { createCa, issueDeviceCertificateFromCsr, parseDeviceCsr } from '../../provisioning/ca.js';
 import { deviceIdFromPublicKey, publicKeyFingerprint } from '../../provisioning/enrolment.js';
 import { x509 } from '../../provisioning/x509.js';
-import {
-  certificateInfo,
-  createCsr,
-  isIssuedBy,
-  KEY_FILE,
-  loadOrCreateDeviceKey,
-  writeFileAtomic,
-} from './keys.js';
+import { certificateInfo, createCsr, isIssuedBy, KEY_FILE, loadOrCreateDeviceKey } from './keys.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ca-keys-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));

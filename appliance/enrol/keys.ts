@@ -3,9 +3,10 @@
  * compares, and the CSRs sent to central. The private key is made here, written once with mode 0600
  * and never leaves the box: central only ever sees CSRs signed with it.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createPublicKey, generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { subjectField } from '../../provisioning/certificate-identity.js';
 import { deviceIdFromPublicKey, publicKeyFingerprint } from '../../provisioning/enrolment.js';
 
@@ -96,19 +97,4 @@ export async function isIssuedBy(certPem: string, caPem: string): Promise<boolea
   } catch {
     return false;
   }
-}
-
-/** Write to a temporary file beside `path`, then rename: a reader (or a power cut) sees the old file
- * or the new one, never half of one. */
-export function writeFileAtomic(
-  path: string,
-  data: string,
-  mode: number,
-  options: { exclusive?: boolean } = {},
-): void {
-  if (options.exclusive && existsSync(path)) throw new Error(`${path} already exists`);
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  writeFileSync(tmp, data, { mode, flag: 'wx' });
-  chmodSync(tmp, mode); // the umask may have narrowed it
-  renameSync(tmp, path);
 }

@@ -20,9 +20,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { ConfigError, flagName } from '../../common/config.js';
 import { type AgentConfig, AgentConfigSchema } from '../config.js';
-import { writeFileAtomic } from '../enrol/keys.js';
 import { canonicalSourceKey } from '../ingest/address.js';
 import type { MinimisePolicy } from '../minimise/minimise.js';
 import {

@@ -16,8 +16,8 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { doublingDelayMs } from '../../common/throttle.js';
-import { writeFileAtomic } from '../enrol/keys.js';
 
 export const ADMIN_FILE = 'admin.json';
 export const MIN_PASSWORD_LENGTH = 10;

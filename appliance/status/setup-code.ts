@@ -14,7 +14,7 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../enrol/keys.js';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 
 export const SETUP_CODE_FILE = 'setup-code';
 export const SETUP_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';

@@ -6,9 +6,11 @@
  * temporary sibling and renamed into place, so a crash never leaves a half-written PEM and a
  * pre-existing key file with looser permissions is replaced, not reused.
  */
+
 import { createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import {
   ALWAYS_DNS_NAMES,
   ALWAYS_IPS,
@@ -203,23 +205,9 @@ function makePrivateDir(dir: string): void {
 }
 
 function writePrivateFile(path: string, data: string): void {
-  writeAtomically(path, data, PRIVATE_FILE_MODE);
+  writeFileAtomic(path, data, PRIVATE_FILE_MODE);
 }
 
 function writePublicFile(path: string, data: string): void {
-  writeAtomically(path, data, PUBLIC_FILE_MODE);
-}
-
-function writeAtomically(path: string, data: string, mode: number): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    // 'wx': never follow or reuse a file someone else put there.
-    writeFileSync(tmp, data, { mode, flag: 'wx' });
-    // The umask applies to `mode` at creation; set it exactly (0600 keys, 0644 certificates).
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, data, PUBLIC_FILE_MODE);
 }

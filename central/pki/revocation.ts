@@ -7,8 +7,10 @@
  * CRL only during a TLS handshake, so a device that is connected when it is revoked keeps its
  * connection, but every publish after the reload is checked against the new ACL and refused.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { type CertificateAuthority, createCrl } from '../../provisioning/ca.js';
 import { renderMosquittoAcl } from '../broker/mosquitto-config.js';
 import type { Queryable } from '../store/db.js';
@@ -57,7 +59,7 @@ export interface MosquittoRegistration {
 }
 
 export function registerMosquitto(crlFile: string, registration: MosquittoRegistration): void {
-  writeAtomically(join(dirname(crlFile), MOSQUITTO_REGISTRATION_FILE), JSON.stringify(registration), 0o644);
+  writeFileAtomic(join(dirname(crlFile), MOSQUITTO_REGISTRATION_FILE), JSON.stringify(registration), 0o644);
 }
 
 export type BrokerReload =
@@ -86,7 +88,7 @@ export function reloadRegisteredMosquitto(
     return { outcome: 'none-registered' };
   }
   try {
-    writeAtomically(registration.aclFile, renderMosquittoAcl(revokedDeviceIds), 0o644);
+    writeFileAtomic(registration.aclFile, renderMosquittoAcl(revokedDeviceIds), 0o644);
   } catch (err) {
     return { outcome: 'failed', reason: `writing ${registration.aclFile}: ${(err as Error).message}` };
   }
@@ -134,7 +136,7 @@ export async function writeCrl(
     { crlNumber: Math.floor(now.getTime() / 1000), validDays: CRL_VALID_DAYS, now },
   );
   mkdirSync(dirname(file), { recursive: true });
-  writeAtomically(file, pem, 0o644);
+  writeFileAtomic(file, pem, 0o644);
   const revoked = await db.query<{ device_id: string }>(
     "SELECT device_id FROM enrolment_requests WHERE state = 'revoked' ORDER BY device_id",
   );
@@ -151,10 +153,4 @@ export async function writeCrl(
     );
   }
   return rows.length;
-}
-
-function writeAtomically(file: string, text: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, file);
 }
