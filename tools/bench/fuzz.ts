@@ -16,7 +16,7 @@ import { FAMILIES, parseMessage } from '../../appliance/parse/registry.js';
 import { projectRoot } from '../../common/version.js';
 import { compressBatchPayload, decodeBatch, encodeBatch } from '../../protocol/codec.js';
 import { generateTraffic } from '../demo/traffic.js';
-import { FIXTURE_NOW, fixtureLines } from './fixture-lines.js';
+import { FIXTURE_NOW, fixtureLines } from './lib/fixture-lines.js';
 
 const { values } = parseArgs({
   options: { inputs: { type: 'string', default: '10000000' }, seed: { type: 'string', default: '1' } },

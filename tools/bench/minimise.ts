@@ -13,7 +13,7 @@ import { parseMessage } from '../../appliance/parse/registry.js';
 import { FlowSummariser } from '../../appliance/summarise/summarise.js';
 import { projectRoot } from '../../common/version.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
-import { FIXTURE_NOW, fixtureLines } from './fixture-lines.js';
+import { FIXTURE_NOW, fixtureLines } from './lib/fixture-lines.js';
 
 function sampleEvents(count: number): ConnectionEvent[] {
   const fixtureDir = join(projectRoot(), 'appliance', 'parse', 'families');

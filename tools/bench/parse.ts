@@ -14,7 +14,7 @@ import { parseSyslogHeader } from '../../appliance/parse/header.js';
 import { FAMILIES, parseMessage, SourceFormatTracker } from '../../appliance/parse/registry.js';
 import type { SyslogMessage } from '../../appliance/parse/types.js';
 import { projectRoot } from '../../common/version.js';
-import { fixtureLines } from './fixture-lines.js';
+import { fixtureLines } from './lib/fixture-lines.js';
 
 const now = new Date('2026-06-15T12:00:00Z');
 
