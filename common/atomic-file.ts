@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
  */
 export function writeFileAtomic(
   path: string,
-  data: string,
+  data: string | Uint8Array,
   mode: number,
   options: { exclusive?: boolean } = {},
 ): void {

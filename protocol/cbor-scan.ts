@@ -11,7 +11,7 @@ import { limits } from './limits.js';
  * text-string map keys, simple values false/true/null/undefined and floats. It is deliberately
  * stricter than RFC 8949 "well-formed": everything outside that subset is a reason, not a value.
  *
- * The scan is iterative with an explicit stack of at most `limits.maxDepth` frames, touches each
+ * The scan is iterative with an explicit stack of at most `bounds.maxDepth` frames, touches each
  * byte at most twice (header walk, UTF-8 check) and allocates nothing: the stack is preallocated
  * and results are frozen constants.
  */
@@ -38,6 +38,32 @@ export type CborReason = (typeof CBOR_REASONS)[keyof typeof CBOR_REASONS];
 
 export type ScanResult = { readonly ok: true } | { readonly ok: false; readonly reason: CborReason };
 
+/**
+ * The bounds one scan enforces. Batches use the defaults (`limits`); a payload with another shape
+ * passes its own (protocol/intel.ts: few, large byte strings). Depth is capped by the preallocated
+ * stack (`MAX_SCAN_DEPTH`).
+ */
+export interface CborScanLimits {
+  /** Longest text string, in UTF-8 bytes. */
+  readonly maxTextBytes: number;
+  /** Longest byte string. */
+  readonly maxByteStringBytes: number;
+  readonly maxArrayItems: number;
+  readonly maxMapKeys: number;
+  readonly maxDepth: number;
+}
+
+export const DEFAULT_SCAN_LIMITS: CborScanLimits = Object.freeze({
+  maxTextBytes: limits.maxStringBytes,
+  maxByteStringBytes: limits.maxStringBytes,
+  maxArrayItems: limits.maxEventsPerBatch,
+  maxMapKeys: limits.maxMapKeys,
+  maxDepth: limits.maxDepth,
+});
+
+/** Deepest nesting any caller may ask for (the size of the preallocated stack). */
+export const MAX_SCAN_DEPTH = 8;
+
 const OK: ScanResult = Object.freeze({ ok: true });
 const failures = {} as { -readonly [K in keyof typeof CBOR_REASONS]: ScanResult };
 for (const key of Object.keys(CBOR_REASONS) as (keyof typeof CBOR_REASONS)[]) {
@@ -57,11 +83,15 @@ const TAG = 6;
 // `pending` counts the items still expected in the frame: a map of n pairs expects 2n items, and
 // the next item is a key exactly when that count is even before it is taken. Counts are capped by
 // the limits before they are pushed, so 32 bits suffice.
-const pending = new Int32Array(limits.maxDepth + 1);
-const isMap = new Uint8Array(limits.maxDepth + 1);
+const pending = new Int32Array(MAX_SCAN_DEPTH + 1);
+const isMap = new Uint8Array(MAX_SCAN_DEPTH + 1);
 
-/** Scans one complete CBOR item filling all of `bytes`; never throws for any Uint8Array. */
-export function scanCbor(bytes: Uint8Array): ScanResult {
+/**
+ * Scans one complete CBOR item filling all of `bytes`; never throws for any Uint8Array. Throws a
+ * RangeError only for `bounds` deeper than `MAX_SCAN_DEPTH` (a programmer error).
+ */
+export function scanCbor(bytes: Uint8Array, bounds: CborScanLimits = DEFAULT_SCAN_LIMITS): ScanResult {
+  if (bounds.maxDepth > MAX_SCAN_DEPTH) throw new RangeError(`scan depth above ${MAX_SCAN_DEPTH}`);
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
@@ -126,7 +156,9 @@ export function scanCbor(bytes: Uint8Array): ScanResult {
         break;
       case BYTES:
       case TEXT:
-        if (arg > limits.maxStringBytes) return failures.stringTooLong;
+        if (arg > (major === TEXT ? bounds.maxTextBytes : bounds.maxByteStringBytes)) {
+          return failures.stringTooLong;
+        }
         if (arg > end - pos) return failures.truncated;
         // §3.1: text strings are UTF-8; a strict decoder rejects invalid sequences rather than
         // letting them turn into U+FFFD downstream.
@@ -139,15 +171,15 @@ export function scanCbor(bytes: Uint8Array): ScanResult {
       case MAP: {
         let items: number;
         if (major === ARRAY) {
-          if (arg > limits.maxEventsPerBatch) return failures.arrayTooLong;
+          if (arg > bounds.maxArrayItems) return failures.arrayTooLong;
           items = arg;
         } else {
-          if (arg > limits.maxMapKeys) return failures.mapTooLarge;
+          if (arg > bounds.maxMapKeys) return failures.mapTooLarge;
           items = arg * 2;
         }
         // Every item takes at least one byte, so a count beyond what remains can never be met.
         if (items > end - pos) return failures.truncated;
-        if (depth === limits.maxDepth) return failures.tooDeep;
+        if (depth === bounds.maxDepth) return failures.tooDeep;
         depth++;
         pending[depth] = items;
         isMap[depth] = major === MAP ? 1 : 0;
