@@ -34,8 +34,30 @@ export function downlinkFilter(deviceId: string): string {
   return `${TOPIC_ROOT}/dev/${deviceId}/down/#`;
 }
 
+/** Intel list names: lower case, digits, `-`, `_`; a topic segment and a file name, never a wildcard. */
+export const INTEL_LIST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
 /** Shared threat intel, readable by every device. */
 export const INTEL_TOPIC_FILTER = `${TOPIC_ROOT}/intel/#`;
+
+/**
+ * One blocklist's retained messages (protocol/intel.ts): `ca/v1/intel/<list>/full` holds the last
+ * full snapshot, `.../delta` the changes since it. `list` must pass isValidIntelListName.
+ */
+export function intelTopic(list: string, kind: 'full' | 'delta'): string {
+  return `${TOPIC_ROOT}/intel/${list}/${kind}`;
+}
+
+/** Splits an intel topic into its list name and kind; undefined for anything else. */
+export function parseIntelTopic(topic: string): { list: string; kind: 'full' | 'delta' } | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[2] !== 'intel')
+    return undefined;
+  const list = parts[3] ?? '';
+  const kind = parts[4];
+  if (!INTEL_LIST_NAME_PATTERN.test(list) || (kind !== 'full' && kind !== 'delta')) return undefined;
+  return { list, kind };
+}
 
 /** What central's ingest subscribes to (all devices' uplinks of one kind). */
 export function uplinkFilterAllDevices(kind: UplinkKind): string {
