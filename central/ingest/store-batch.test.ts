@@ -200,22 +200,23 @@ function suite(engine: 'pglite' | 'postgres') {
       });
       const later = new Date(RECEIVED.getTime() + 60_000);
       t.same(await deliver(db, 'dev-a', first, later), { status: 'duplicate' }, 'same bytes again');
+      const [device] = await db.query<{ last_seen: Date }>('SELECT last_seen FROM devices');
+      t.same(device?.last_seen, RECEIVED, 'a duplicate does not touch the device either');
       const changed = encodeBatch(batch('dev-a', 1, [event({ action: 'allow' })]));
       t.same(
         await deliver(db, 'dev-a', changed, later),
-        { status: 'duplicate' },
-        'same sequence, other content',
+        { status: 'quarantined', reason: 'conflicting copy of sequence 1: stored first with other content' },
+        'same sequence, other content: the first stays, this one is quarantined, not dropped',
       );
       t.equal(await count(db, 'SELECT count(*) AS n FROM events'), 2, 'no events added');
       t.equal(await count(db, `SELECT count(*) AS n FROM events WHERE action = 'allow'`), 0);
-      const [device] = await db.query<{ last_seen: Date }>('SELECT last_seen FROM devices');
-      t.same(device?.last_seen, RECEIVED, 'a duplicate does not touch the device either');
+      t.equal(await count(db, 'SELECT bad_batches AS n FROM devices'), 1, 'counted against the device');
       t.same(
         await deliver(db, 'dev-b', encodeBatch(batch('dev-b', 1, [event()]))),
         { status: 'stored', events: 1, created: CREATED, cleared: NONE_CLEARED },
         'the same sequence number from another device is its own batch',
       );
-      t.same(await ingestTotals(db), { batches: 2, stored: 3, quarantined: 0, devices: 2 });
+      t.same(await ingestTotals(db), { batches: 2, stored: 3, quarantined: 1, devices: 2 });
     },
   );
 

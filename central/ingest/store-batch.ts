@@ -5,8 +5,14 @@
  *   identity (topic/certificate), go to quarantine with a sample, and the device's bad_batches
  *   counter goes up. They are acknowledged: redelivering them would never succeed.
  * - A good batch is stored atomically (one statement): the batches row (unique on device and
- *   sequence) is inserted first; if it already exists the batch is a duplicate and nothing else is
- *   written.
+ *   sequence) is inserted first; if it already exists nothing else is written. A copy with the same
+ *   bytes (SHA-256) is a redelivery (`duplicate`). A copy with other bytes is a conflicting copy: the
+ *   first one ingest handled stays stored and this one is quarantined with its reason and counted
+ *   against the device, so neither is lost. The agent never reuses a sequence number (an epoch
+ *   durable before use, outbox/seq-reserve.ts), so only a broken or hostile device sends one, and it
+ *   can spoil only its own data. "First" is the order central's ingest handles them: on the embedded
+ *   broker the device's publish order; on a Mosquitto worker with several sessions the broker's
+ *   hand-out order across sessions, which need not be the device's (docs/SECURITY.md).
  * - Database errors propagate: the caller does not acknowledge, the broker/device redelivers.
  *
  * Events go in with one INSERT … SELECT FROM unnest(column arrays) per batch rather than multi-row
@@ -27,6 +33,7 @@
  * batch row was new (its RETURNING row exists), so a duplicate writes nothing.
  */
 
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Batch } from '../../protocol/batch.js';
 import { batchEventCount, decodeBatch } from '../../protocol/codec.js';
@@ -72,14 +79,24 @@ export async function storeBatch(db: Database, incoming: IncomingUplink): Promis
   if (!Number.isSafeInteger(rawEvents)) return quarantine(db, incoming, 'event count overflow');
 
   const cleared = { addresses: 0, times: 0 };
-  const [row] = await db.query<{ stored: number }>(
-    STORE_BATCH,
-    storeBatchParams(batch, incoming.receivedAt, rawEvents, cleared),
+  const digest = createHash('sha256').update(incoming.payload).digest();
+  const [row] = await db.query<{ stored: number }>(STORE_BATCH, [
+    ...storeBatchParams(batch, incoming.receivedAt, rawEvents, cleared),
+    digest,
+  ]);
+  if (row?.stored === 1) return { status: 'stored', events: rawEvents, created: batch.created, cleared };
+  // Rare (a redelivery): one more read to tell a resend from a conflicting copy.
+  const [held] = await db.query<{ payload_sha256: Uint8Array | null }>(
+    'SELECT payload_sha256 FROM batches WHERE device_id = $1 AND seq = $2',
+    [batch.device, batch.seq],
   );
-  const stored = row?.stored === 1;
-  return stored
-    ? { status: 'stored', events: rawEvents, created: batch.created, cleared }
-    : { status: 'duplicate' };
+  const heldDigest = held?.payload_sha256;
+  if (heldDigest == null || Buffer.from(heldDigest).equals(digest)) return { status: 'duplicate' };
+  return quarantine(
+    db,
+    incoming,
+    `conflicting copy of sequence ${batch.seq}: stored first with other content`,
+  );
 }
 
 /**
@@ -219,12 +236,13 @@ function storeBatchParams(
 
 /**
  * $1 device, $2 seq, $3 received_at, $4–$23 the event columns as arrays (unnested once), $24
- * created, $25 event records, $26 raw events, $27–$28 the summary columns (last seen, source ports). Returns stored = 1 for a new batch, 0 for a duplicate.
+ * created, $25 event records, $26 raw events, $27–$28 the summary columns (last seen, source ports),
+ * $29 the payload's SHA-256. Returns stored = 1 for a new batch, 0 when (device, seq) is stored already.
  */
 const STORE_BATCH = `
 WITH batch AS (
-  INSERT INTO batches (device_id, seq, created, received_at, events, raw_events)
-  VALUES ($1, $2, $24, $3, $25, $26)
+  INSERT INTO batches (device_id, seq, created, received_at, events, raw_events, payload_sha256)
+  VALUES ($1, $2, $24, $3, $25, $26, $29)
   ON CONFLICT (device_id, seq) DO NOTHING
   RETURNING 1
 ),

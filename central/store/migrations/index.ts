@@ -12,6 +12,7 @@ import { migration as enrolment } from './005-enrolment.js';
 import { migration as rollupJob } from './006-rollup-job.js';
 import { migration as summaryFields } from './007-summary-fields.js';
 import { migration as alertsHealth } from './008-alerts-health.js';
+import { migration as batchDigest } from './009-batch-digest.js';
 
 export const migrations: readonly Migration[] = [
   initial,
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   rollupJob,
   summaryFields,
   alertsHealth,
+  batchDigest,
 ];
