@@ -201,6 +201,8 @@ export async function startAgent(
       .split(',')
       .map((h) => h.trim())
       .filter((h) => h !== ''),
+    consoleIssueFile: config.consoleIssueFile,
+    publicPort: config.statusPort,
   });
   return {
     deviceId: enrolment.deviceId,

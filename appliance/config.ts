@@ -46,6 +46,10 @@ export const AgentConfigSchema = Type.Object(
       '',
       'extra host names the status page answers form posts for, comma-separated (its own host name, addresses and localhost always work); any other Host header is refused, so a DNS-rebinding page cannot post',
     ),
+    consoleIssueFile: Setting.text(
+      '',
+      "file the box's console shows above its login prompt (the image uses /run/issue.d/cyberalarm.issue): the status page address and, until the admin password is set, the first-time setup code; empty: none",
+    ),
     central: Setting.text(
       'mqtts://localhost:8883',
       "central's MQTT broker URL (mqtts://host:port) for a pre-provisioned identity; an enrolled device uses the broker URL central sent at approval",

@@ -248,10 +248,16 @@ t.test('an unclaimed box: setting the admin password needs the setup code from t
     dataDir,
     allowedHosts: ['box.lan'],
     logger: { info: () => undefined, warn: (fields: unknown) => logged.push(fields) },
+    consoleIssueFile: join(dataDir, 'console.issue'),
+    publicPort: 8080,
   });
   t.teardown(built.close);
   const a = built.app;
   const code = existsSync(join(dataDir, SETUP_CODE_FILE)) ? setupCodeOf(dataDir) : 'NO CODE FILE';
+  const onConsole = () => readFileSync(join(dataDir, 'console.issue'), 'utf8');
+  t.match(onConsole(), `First-time setup code: ${code.slice(0, 5)}-${code.slice(5)}`, 'on the box’s console');
+  t.match(onConsole(), 'Status page: http://\\4:8080/', 'with the page’s address (getty fills in \\4)');
+  t.equal(statSync(join(dataDir, 'console.issue')).mode & 0o777, 0o600, 'readable by root only');
   t.match(code, /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{10}$/, '10 characters, no look-alikes');
   t.equal((statSync(join(dataDir, SETUP_CODE_FILE), { throwIfNoEntry: false })?.mode ?? 0) & 0o777, 0o600);
   t.match(logged[0], { setupCode: `${code.slice(0, 5)}-${code.slice(5)}` }, 'in the first log lines');
@@ -287,5 +293,7 @@ t.test('an unclaimed box: setting the admin password needs the setup code from t
   const typed = `${code.slice(0, 5).toLowerCase()}-${code.slice(5)}`;
   t.equal((await post(body(`&setupCode=${typed}`))).statusCode, 303, 'the code as typed from the screen');
   t.notOk(existsSync(join(dataDir, SETUP_CODE_FILE)), 'used once, then removed');
+  t.notMatch(onConsole(), code.slice(0, 5), 'and gone from the console');
+  t.match(onConsole(), 'Status page:', 'which still shows the address');
   t.equal((await post(body(`&setupCode=${code}`), '127.0.0.1:8080')).statusCode, 400, 'set once only');
 });

@@ -11,6 +11,8 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { writeFileAtomic } from '../../common/atomic-file.js';
+import { describeSystemError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { renderPrometheus } from '../../common/metrics.js';
 import type { MemberSettings } from '../settings/member-settings.js';
@@ -20,6 +22,7 @@ import { type PageAccess, renderStatusPage } from './page.js';
 import { RATE_SNAPSHOT_MS, SourceRates } from './rates.js';
 import { type FormBody, readPrivacyForm, readSourceForm, type SettingsFormState } from './settings-form.js';
 import {
+  consoleNotice,
   ensureSetupCode,
   formatSetupCode,
   removeSetupCode,
@@ -72,6 +75,13 @@ export interface StatusAppOptions {
   readonly allowedHosts?: readonly string[];
   /** Clock for sign-in throttling (tests). */
   readonly now?: () => number;
+  /**
+   * A file getty shows on the box's console (`consoleIssueFile`): the page's address and, until the
+   * admin password is set, the setup code. Empty or absent: none.
+   */
+  readonly consoleIssueFile?: string;
+  /** The port the page is reached on, for the console notice. */
+  readonly publicPort?: number;
 }
 
 /** Outcomes a redirect may name in `?saved=` (fixed texts: nothing from the query is echoed). */
@@ -109,6 +119,18 @@ export async function buildStatusApp(
       'first-time setup: the status page asks for this setup code before it sets the admin password',
     );
   }
+  const showOnConsole = () => {
+    if (!options.consoleIssueFile) return;
+    try {
+      writeFileAtomic(options.consoleIssueFile, consoleNotice(options.publicPort ?? 0, setupCode), 0o600);
+    } catch (err) {
+      logger.warn(
+        { file: options.consoleIssueFile, error: describeSystemError(err) ?? String(err) },
+        'could not write the console notice (the setup code is still in this log)',
+      );
+    }
+  };
+  showOnConsole();
   const rates = new SourceRates();
   const snapshot = () =>
     rates.record(
@@ -314,6 +336,7 @@ export async function buildStatusApp(
       if (!result.ok) return page(req, reply, `Password not set: ${result.reason}.`, 400);
       setupCode = undefined;
       removeSetupCode(options.dataDir);
+      showOnConsole();
       logger.info({ client: req.ip }, 'admin password set');
       startSession(reply, result.token);
       return reply.redirect('/', 303);
