@@ -1,0 +1,150 @@
+/**
+ * Vertical (port) scan: one external source trying many ports of one of the member's hosts. Two
+ * windows over the same events: a fast one (nmap's default timing: hundreds of ports a minute) and a
+ * slow one over hours, for scanners that spread a few probes an hour to stay under rate thresholds
+ * (nmap -T1/-T0, the "low and slow" scans psad's and Snort's sfportscan docs describe). Denied and
+ * allowed attempts count alike; SYN, FIN, Xmas, NULL, ACK and UDP scans all land here, since the
+ * firewall log gives one line per probe whatever its flags.
+ */
+import type { ConnectionEvent } from '../../../protocol/event.js';
+import type { Alert } from '../alert.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
+import {
+  AlertBook,
+  BoundedMap,
+  DistinctWindow,
+  labelNote,
+  looksLikeReply,
+  newCounters,
+  span,
+  weightOf,
+} from '../kit.js';
+
+export interface VerticalScanSettings extends CommonSettings {
+  /** Distinct ports of one host within `windowS` that make a scan. */
+  readonly minPorts: number;
+  /** Ports at which the alert becomes medium (a broad scan looking for anything open). */
+  readonly mediumPorts: number;
+  readonly windowS: number;
+  /** The slow variant: distinct ports of one host within `slowWindowS`. */
+  readonly slowMinPorts: number;
+  readonly slowWindowS: number;
+  /** Hosts tracked per source and window (a source scanning more is also a sweep). */
+  readonly maxHostsPerSource: number;
+}
+
+interface SourceState {
+  lastMs: number;
+  readonly fast: DistinctWindow<number>;
+  readonly slow: DistinctWindow<number>;
+}
+
+const NAME = 'vertical-scan';
+
+export const verticalScan: Detector<VerticalScanSettings> = {
+  name: NAME,
+  description: 'one external source trying many ports on one of your hosts, quickly or slowly over hours',
+  defaults: {
+    minPorts: 15,
+    mediumPorts: 100,
+    windowS: 60,
+    slowMinPorts: 30,
+    slowWindowS: 6 * 3600,
+    maxHostsPerSource: 16,
+    maxTrackedKeys: 10_000,
+    cooldownS: 3600,
+  },
+  create(settings: VerticalScanSettings, context: DetectorContext): DetectorState {
+    const counters = newCounters();
+    const windowMs = settings.windowS * 1000;
+    const slowWindowMs = settings.slowWindowS * 1000;
+    const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
+    const book = new AlertBook(
+      {
+        detector: NAME,
+        cooldownMs: settings.cooldownS * 1000,
+        maxOpen: settings.maxTrackedKeys,
+        describe: (f) => ({
+          summary: `${f.source} tried ${f.distinctCapped ? 'at least ' : ''}${f.distinctPorts} different ports on ${f.distinctTargets === 1 ? `your address ${f.targets[0]}` : `${f.distinctTargets} of your addresses`} over ${span(f)}${f.kind === 'slow' ? ', slowly, as if to stay unnoticed' : ''}.${labelNote(f)}`,
+          advice:
+            'A port scan maps which services a machine offers before an attack. Make sure only the services you need are reachable from the internet, and block this address at the firewall if it keeps coming back.',
+        }),
+      },
+      context,
+      counters,
+    );
+    return {
+      counters,
+      size: () => sources.size + book.size,
+      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+        const src = e.src_ip;
+        const dst = e.dst_ip;
+        const port = e.dst_port;
+        if (src === undefined || dst === undefined || port === undefined) return [];
+        if (!context.isExternal(src) || looksLikeReply(e)) return [];
+        const w = weightOf(e);
+        const out: Alert[] = [];
+        const extended = book.extend(src, tMs, w, dst, port, e.proto);
+        if (extended) out.push(extended);
+        const s = sources.touch(src, () => ({
+          lastMs: tMs,
+          fast: new DistinctWindow<number>(tMs, windowMs, settings.maxHostsPerSource, settings.mediumPorts),
+          slow: new DistinctWindow<number>(
+            tMs,
+            slowWindowMs,
+            settings.maxHostsPerSource,
+            settings.slowMinPorts,
+          ),
+        }));
+        s.lastMs = Math.max(s.lastMs, tMs);
+        const fast = s.fast.add(tMs, w, dst, port);
+        const slow = s.slow.add(tMs, w, dst, port);
+        let finding:
+          | {
+              window: DistinctWindow<number>;
+              kind: string;
+              medium: boolean;
+              thresholds: Record<string, number>;
+            }
+          | undefined;
+        if (fast === settings.minPorts || fast === settings.mediumPorts) {
+          const medium = fast >= settings.mediumPorts;
+          finding = {
+            window: s.fast,
+            kind: 'fast',
+            medium,
+            thresholds: {
+              distinctPorts: medium ? settings.mediumPorts : settings.minPorts,
+              windowS: settings.windowS,
+            },
+          };
+        } else if (slow === settings.slowMinPorts && !book.isOpen(src, tMs)) {
+          finding = {
+            window: s.slow,
+            kind: 'slow',
+            medium: false,
+            thresholds: { distinctPorts: settings.slowMinPorts, windowS: settings.slowWindowS },
+          };
+        }
+        if (finding !== undefined) {
+          const raised = book.raise(src, tMs, {
+            severity: finding.medium ? 'medium' : 'low',
+            kind: finding.kind,
+            thresholds: finding.thresholds,
+            firstMs: finding.window.startMs,
+            events: finding.window.events,
+            targets: [dst],
+            ports: finding.window.get(dst)!.values(),
+            ...(e.proto !== undefined ? { protocols: [e.proto] } : {}),
+          });
+          if (raised) out.push(raised);
+        }
+        return out;
+      },
+      flush(tMs: number): readonly Alert[] {
+        sources.expire(tMs - slowWindowMs);
+        return book.flush(tMs);
+      },
+    };
+  },
+};

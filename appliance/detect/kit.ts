@@ -1,0 +1,424 @@
+/**
+ * The pieces every detector is built from: bounded maps and sets (so a spoofed-source flood cannot
+ * grow memory), event weights, and `AlertBook`, the one place that decides when an alert is raised,
+ * updated and closed.
+ */
+import type { ConnectionEvent } from '../../protocol/event.js';
+import {
+  type Alert,
+  type AlertStatus,
+  MAX_SAMPLED_PORTS,
+  MAX_SAMPLED_TARGETS,
+  SEVERITY_RANK,
+  type Severity,
+} from './alert.js';
+import type { DetectorContext, DetectorCounters } from './detector.js';
+
+/** Raw events a record stands for: summaries carry `count`. */
+export function weightOf(event: ConnectionEvent): number {
+  return event.count ?? 1;
+}
+
+export function isDenied(event: ConnectionEvent): boolean {
+  return event.action === 'deny' || event.action === 'drop' || event.action === 'reject';
+}
+
+/**
+ * A packet from a well-known service port to a high port is the answer half of a connection: the
+ * late FIN or RST of a web download that a stateful firewall drops after the flow has timed out is
+ * logged as `DROP SRC=<cdn> SPT=443 DPT=51234`. Counting those would make every CDN a port scanner.
+ * Trade-off: a scan that forges source port 53 or 80 (nmap -g) towards high ports is not counted.
+ */
+export function looksLikeReply(event: ConnectionEvent): boolean {
+  const sport = event.src_port;
+  const dport = event.dst_port;
+  return sport !== undefined && dport !== undefined && sport < 1024 && dport >= 1024;
+}
+
+export function newCounters(): DetectorCounters {
+  return { evicted: 0, raised: 0, updated: 0, suppressed: 0 };
+}
+
+/**
+ * Distinct values, exact up to `cap`; past it nothing more is stored and `capped` says the size is a
+ * lower bound. Insertion-ordered, so the first few are the alert's examples.
+ */
+export class CappedSet<T> {
+  private readonly items = new Set<T>();
+  capped = false;
+  constructor(private readonly cap: number) {}
+
+  /** True when the value was new and stored. */
+  add(value: T): boolean {
+    if (this.items.has(value)) return false;
+    if (this.items.size >= this.cap) {
+      this.capped = true;
+      return false;
+    }
+    this.items.add(value);
+    return true;
+  }
+
+  has(value: T): boolean {
+    return this.items.has(value);
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  sample(n: number): T[] {
+    const out: T[] = [];
+    for (const v of this.items) {
+      if (out.length >= n) break;
+      out.push(v);
+    }
+    return out;
+  }
+
+  values(): IterableIterator<T> {
+    return this.items.values();
+  }
+}
+
+/**
+ * A map holding at most `cap` keys, least recently touched first (a `Map` keeps insertion order;
+ * `touch` re-inserts). Reaching the cap evicts the oldest key and counts it. Because keys are touched
+ * in event-time order, `expire` can stop at the first key that is still fresh.
+ */
+export class BoundedMap<V extends { lastMs: number }> {
+  private readonly map = new Map<string, V>();
+  constructor(
+    private readonly cap: number,
+    private readonly counters: DetectorCounters,
+  ) {}
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  /** The value for `key`, moved to the fresh end, or a new one from `create` (evicting if full). */
+  touch(key: string, create: () => V): V {
+    const map = this.map;
+    let value = map.get(key);
+    if (value !== undefined) {
+      map.delete(key);
+      map.set(key, value);
+      return value;
+    }
+    if (map.size >= this.cap) {
+      const oldest = map.keys().next().value as string;
+      map.delete(oldest);
+      this.counters.evicted++;
+    }
+    value = create();
+    map.set(key, value);
+    return value;
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+
+  /** Removes keys idle since before `beforeMs` (oldest first); calls `onExpire` for each. */
+  expire(beforeMs: number, onExpire?: (key: string, value: V) => void): void {
+    for (const [key, value] of this.map) {
+      if (value.lastMs >= beforeMs) break;
+      this.map.delete(key);
+      onExpire?.(key, value);
+    }
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    return this.map.entries();
+  }
+}
+
+/** What a detector found when a threshold was crossed: the window's evidence. */
+export interface Finding {
+  readonly severity: Severity;
+  readonly kind: string;
+  readonly keyRole?: 'source' | 'destination';
+  readonly thresholds: Readonly<Record<string, number>>;
+  readonly firstMs: number;
+  readonly events: number;
+  readonly targets?: Iterable<string>;
+  readonly ports?: Iterable<number>;
+  readonly protocols?: Iterable<string>;
+  /** Detector-specific words for the text (e.g. the service name); not part of the alert. */
+  readonly detail?: string;
+}
+
+/** The fields an alert's text is written from. */
+export type AlertFacts = Omit<Alert, 'summary' | 'advice'> & { readonly detail: string };
+
+export type Describe = (facts: AlertFacts) => { summary: string; advice: string };
+
+interface OpenAlert {
+  id: string;
+  source: string;
+  firstMs: number;
+  lastMs: number;
+  severity: Severity;
+  kind: string;
+  keyRole: 'source' | 'destination';
+  thresholds: Readonly<Record<string, number>>;
+  detail: string;
+  label: 'targeted' | 'background';
+  events: number;
+  readonly targets: CappedSet<string>;
+  readonly ports: CappedSet<number>;
+  readonly protocols: CappedSet<string>;
+  // What was last reported, for the doubling rule.
+  reportedEvents: number;
+  reportedTargets: number;
+  reportedPorts: number;
+  updates: number;
+  changed: boolean;
+}
+
+export interface AlertBookOptions {
+  readonly detector: string;
+  readonly cooldownMs: number;
+  readonly maxOpen: number;
+  /** Distinct targets/ports an alert counts exactly. */
+  readonly distinctCap?: number;
+  readonly describe: Describe;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * The life of a detector's alerts, one per key: `raise` when a threshold is crossed, `extend` with
+ * every later event of that key. An update is reported when the events or a distinct count has at
+ * least doubled since the last report, or the severity rose: a scan of 60,000 ports yields about 13
+ * reports, not 60,000. An alert closes when its key is quiet for the cool-down (`flush`), with one
+ * final report.
+ */
+export class AlertBook {
+  private readonly open: BoundedMap<OpenAlert>;
+  private readonly distinctCap: number;
+
+  constructor(
+    private readonly options: AlertBookOptions,
+    private readonly context: DetectorContext,
+    private readonly counters: DetectorCounters,
+  ) {
+    this.open = new BoundedMap(options.maxOpen, counters);
+    this.distinctCap = options.distinctCap ?? 1024;
+  }
+
+  /** Whether `key` has an open alert at `tMs`. */
+  isOpen(key: string, tMs: number): boolean {
+    const a = this.open.get(key);
+    return a !== undefined && tMs - a.lastMs < this.options.cooldownMs;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /**
+   * A threshold was crossed for `key`: raises an alert with the window's evidence, or, when one is
+   * open, raises its severity (its events are already counted by `extend`).
+   */
+  raise(key: string, tMs: number, finding: Finding): Alert | undefined {
+    const existing = this.open.get(key);
+    if (existing !== undefined && tMs - existing.lastMs < this.options.cooldownMs) {
+      const rose = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[existing.severity];
+      if (rose) {
+        existing.severity = finding.severity;
+        existing.kind = finding.kind;
+        existing.thresholds = finding.thresholds;
+        if (finding.detail !== undefined) existing.detail = finding.detail;
+      }
+      // The events were counted by `extend` as they came; the finding only adds examples.
+      this.merge(existing, finding, false);
+      existing.lastMs = Math.max(existing.lastMs, tMs);
+      this.open.touch(key, () => existing);
+      return rose ? this.report(existing, 'update') : this.maybeUpdate(existing);
+    }
+    if (this.context.ignored(key)) {
+      this.counters.suppressed++;
+      return undefined;
+    }
+    const firstMs = Math.min(finding.firstMs, tMs);
+    const cap = this.distinctCap;
+    const created: OpenAlert = {
+      id: `${this.options.detector}:${key}:${iso(firstMs)}`,
+      source: key,
+      firstMs,
+      lastMs: tMs,
+      severity: finding.severity,
+      kind: finding.kind,
+      keyRole: finding.keyRole ?? 'source',
+      thresholds: finding.thresholds,
+      detail: finding.detail ?? '',
+      label: this.context.background(key) ? 'background' : 'targeted',
+      events: 0,
+      targets: new CappedSet(cap),
+      ports: new CappedSet(cap),
+      protocols: new CappedSet(64),
+      reportedEvents: 0,
+      reportedTargets: 0,
+      reportedPorts: 0,
+      updates: 0,
+      changed: false,
+    };
+    this.merge(created, finding, true);
+    this.open.delete(key);
+    this.open.touch(key, () => created);
+    this.counters.raised++;
+    return this.report(created, 'new');
+  }
+
+  /** A later event of a key with an open alert; returns the alert when it grew meaningfully. */
+  extend(
+    key: string,
+    tMs: number,
+    weight: number,
+    target?: string,
+    port?: number,
+    protocol?: string,
+  ): Alert | undefined {
+    const a = this.open.get(key);
+    if (a === undefined || tMs - a.lastMs >= this.options.cooldownMs) return undefined;
+    a.events += weight;
+    if (target !== undefined) a.targets.add(target);
+    if (port !== undefined) a.ports.add(port);
+    if (protocol !== undefined) a.protocols.add(protocol);
+    if (tMs > a.lastMs) a.lastMs = tMs;
+    if (tMs < a.firstMs) a.firstMs = tMs;
+    a.changed = true;
+    this.open.touch(key, () => a);
+    return this.maybeUpdate(a);
+  }
+
+  /** Closes alerts quiet for the cool-down; each is reported once more as final. */
+  flush(tMs: number): Alert[] {
+    const out: Alert[] = [];
+    this.open.expire(tMs - this.options.cooldownMs + 1, (_key, a) => {
+      out.push(this.report(a, 'final'));
+    });
+    return out;
+  }
+
+  private merge(a: OpenAlert, f: Finding, withEvents: boolean): void {
+    if (withEvents) a.events += f.events;
+    if (f.targets) for (const t of f.targets) a.targets.add(t);
+    if (f.ports) for (const p of f.ports) a.ports.add(p);
+    if (f.protocols) for (const p of f.protocols) a.protocols.add(p);
+    a.changed = true;
+  }
+
+  private maybeUpdate(a: OpenAlert): Alert | undefined {
+    const grew =
+      a.events >= 2 * a.reportedEvents ||
+      (a.reportedTargets > 0 && a.targets.size >= 2 * a.reportedTargets) ||
+      (a.reportedPorts > 0 && a.ports.size >= 2 * a.reportedPorts);
+    return grew ? this.report(a, 'update') : undefined;
+  }
+
+  private report(a: OpenAlert, status: AlertStatus): Alert {
+    if (status === 'update') {
+      a.updates++;
+      this.counters.updated++;
+    }
+    a.reportedEvents = a.events;
+    a.reportedTargets = a.targets.size;
+    a.reportedPorts = a.ports.size;
+    a.changed = false;
+    const facts: AlertFacts = {
+      id: a.id,
+      detector: this.options.detector,
+      kind: a.kind,
+      status,
+      severity: a.severity,
+      source: a.source,
+      keyRole: a.keyRole,
+      targets: a.targets.sample(MAX_SAMPLED_TARGETS),
+      ports: a.ports.sample(MAX_SAMPLED_PORTS),
+      protocols: a.protocols.sample(MAX_SAMPLED_PORTS),
+      events: a.events,
+      distinctTargets: a.targets.size,
+      distinctPorts: a.ports.size,
+      distinctCapped: a.targets.capped || a.ports.capped,
+      firstSeen: iso(a.firstMs),
+      lastSeen: iso(a.lastMs),
+      thresholds: a.thresholds,
+      label: a.label,
+      detail: a.detail,
+    };
+    const { detail: _detail, ...alert } = facts;
+    return { ...alert, ...this.options.describe(facts) };
+  }
+}
+
+/** `n` with its noun, plural when needed: `plural(1, 'port')` → `1 port`. */
+export function plural(n: number, noun: string, capped = false): string {
+  return `${capped ? 'at least ' : ''}${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** A short duration in words: `45 seconds`, `12 minutes`, `3 hours`. */
+export function span(facts: { firstSeen: string; lastSeen: string }): string {
+  const s = Math.round((Date.parse(facts.lastSeen) - Date.parse(facts.firstSeen)) / 1000);
+  if (s < 120) return plural(s, 'second');
+  if (s < 7200) return plural(Math.round(s / 60), 'minute');
+  return plural(Math.round(s / 3600), 'hour');
+}
+
+export function labelNote(facts: AlertFacts): string {
+  return facts.label === 'background'
+    ? ' Central knows this source as a mass scanner of the whole internet, so this is background noise rather than an attack aimed at you.'
+    : '';
+}
+
+/**
+ * A tumbling window of distinct values per sub-key (ports per host, hosts per port): it starts at a
+ * key's first event and restarts at the first event after `windowMs`. Cheaper than a sliding window
+ * and the same on raw events and on their summaries; a scan split across two windows is caught by
+ * the slower, longer window where a detector has one.
+ */
+export class DistinctWindow<T> {
+  startMs: number;
+  events = 0;
+  readonly bySub = new Map<string, CappedSet<T>>();
+  constructor(
+    tMs: number,
+    private readonly windowMs: number,
+    private readonly maxSubKeys: number,
+    private readonly cap: number,
+  ) {
+    this.startMs = tMs;
+  }
+
+  /**
+   * Counts `weight` events at `tMs` and adds `value` under `sub`. Returns the sub-key's distinct count
+   * when `value` was new, else 0 (so a threshold is crossed exactly once per window).
+   */
+  add(tMs: number, weight: number, sub: string, value: T): number {
+    if (tMs - this.startMs >= this.windowMs) {
+      this.startMs = tMs;
+      this.events = 0;
+      this.bySub.clear();
+    }
+    this.events += weight;
+    let set = this.bySub.get(sub);
+    if (set === undefined) {
+      if (this.bySub.size >= this.maxSubKeys) return 0;
+      set = new CappedSet<T>(this.cap);
+      this.bySub.set(sub, set);
+    }
+    return set.add(value) ? set.size : 0;
+  }
+
+  get(sub: string): CappedSet<T> | undefined {
+    return this.bySub.get(sub);
+  }
+}
