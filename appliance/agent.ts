@@ -185,7 +185,7 @@ export async function startAgent(
     pipeline: pipeline.counters,
     sources: pipeline.sources(),
     outbox: outbox.stats(),
-    uplink: uplink?.stats ?? lastUplinkStats,
+    uplink: { ...(uplink?.stats ?? lastUplinkStats), restarts: uplinkRestarts },
     enrolment: enrolment.view(),
     health: health.latest(),
     sent: lastSent.view(),

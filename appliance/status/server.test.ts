@@ -74,7 +74,7 @@ function fakeStatus(enrolment: EnrolmentView = pendingView): AgentStatus {
       lostEvents: 0,
       lossRecordsPending: [],
     },
-    uplink: notRunningUplinkStats(),
+    uplink: { ...notRunningUplinkStats(), restarts: 2 },
     enrolment,
     health: {
       sampledAt: '2025-01-01T00:00:00.000Z',
@@ -141,6 +141,11 @@ t.test('the LAN sees enrolment and basic health only; the box itself sees everyt
   t.equal((await a.inject({ url: '/metrics', remoteAddress: LAN })).statusCode, 401);
   const metrics = await a.inject({ url: '/metrics', remoteAddress: '127.0.0.1' });
   t.match(metrics.body, /cyberalarm_enrolment_state\{state="pending"\} 1/);
+  t.match(
+    metrics.body,
+    /cyberalarm_uplink_restarts_total 2/,
+    'uplink restarts after a fault in the MQTT stack',
+  );
 
   const page = (await a.inject({ url: '/', remoteAddress: LAN })).body;
   t.match(page, /data-testid="enrolment-qr"/, 'the QR is public');

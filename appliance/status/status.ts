@@ -28,8 +28,11 @@ export interface AgentStatus {
   readonly pipeline: PipelineCounters;
   readonly sources: readonly SourceStats[];
   readonly outbox: OutboxStats;
-  /** The running uplink's counters; state `stopped` while pending or revoked. */
-  readonly uplink: UplinkStats;
+  /**
+   * The running uplink's counters; state `stopped` while pending or revoked. `restarts`: times a
+   * fault inside the MQTT stack restarted the uplink instead of ending the agent (agent.ts).
+   */
+  readonly uplink: UplinkStats & { readonly restarts?: number };
   readonly enrolment: EnrolmentView;
   readonly health: HealthSample;
   /** The last batch the uplink published, decoded ("what leaves this box"); null before the first. */
@@ -204,6 +207,11 @@ export function statusMetrics(s: AgentStatus): Metric[] {
       'cyberalarm_uplink_throttled_total',
       'Times the drain rate held the backlog back',
       s.uplink.throttled,
+    ),
+    counter(
+      'cyberalarm_uplink_restarts_total',
+      'Times a fault in the MQTT stack restarted the uplink (the outbox kept every batch)',
+      s.uplink.restarts ?? 0,
     ),
   ];
 }
