@@ -3,6 +3,46 @@
 # otherwise stops with the exact package names to install. Idempotent and quick when all is present.
 set -euo pipefail
 
+# Optional, for `npm run bench -- crowdsec-peer` only (never needed by `npm test`): CrowdSec 1.4.6 from
+# Debian, offline. The package's postinst registers with the online API unless
+# online_api_credentials.yaml already holds something, so a placeholder goes in first; the shipped
+# iptables parser and port-scan scenario come from the package's own hub copy, linked into place
+# (`cscli parsers install` would fetch the hub index from the internet). Run with
+# CYBERALARM_SETUP_CROWDSEC=1, or `bash scripts/setup.sh crowdsec` (what the bench does).
+ensure_crowdsec() {
+  local hub=/var/lib/crowdsec/hub
+  if ! command -v crowdsec >/dev/null 2>&1 || ! command -v cscli >/dev/null 2>&1; then
+    local sudo=()
+    if [ "$(id -u)" != 0 ]; then
+      if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+        echo "setup: crowdsec is missing; as root: mkdir -p /etc/crowdsec && echo 'url: offline' > /etc/crowdsec/online_api_credentials.yaml && apt-get install -y crowdsec" >&2
+        return 1
+      fi
+    fi
+    echo "setup: installing crowdsec (offline: no online API registration)" >&2
+    "${sudo[@]}" mkdir -p /etc/crowdsec
+    [ -s /etc/crowdsec/online_api_credentials.yaml ] ||
+      echo 'url: offline # placeholder: keeps the postinst from registering online' |
+      "${sudo[@]}" tee /etc/crowdsec/online_api_credentials.yaml >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends crowdsec >/dev/null ||
+      { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends crowdsec >/dev/null; }
+    # The package starts its service where there is an init system; the bench runs its own instances.
+    "${sudo[@]}" systemctl stop crowdsec >/dev/null 2>&1 || true
+  fi
+  local link
+  for link in parsers/s01-parse/iptables-logs.yaml scenarios/iptables-scan-multi_ports.yaml; do
+    if [ ! -e "/etc/crowdsec/$link" ] && [ -e "$hub/${link%/*}/crowdsecurity/${link##*/}" ]; then
+      ln -s "$hub/${link%/*}/crowdsecurity/${link##*/}" "/etc/crowdsec/$link" 2>/dev/null ||
+        sudo -n ln -s "$hub/${link%/*}/crowdsecurity/${link##*/}" "/etc/crowdsec/$link"
+    fi
+  done
+}
+if [ "${1:-}" = crowdsec ]; then
+  ensure_crowdsec
+  exit $?
+fi
+
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v psql >/dev/null 2>&1 || need+=(postgresql)
@@ -30,6 +70,8 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+if [ "${CYBERALARM_SETUP_CROWDSEC:-}" = 1 ]; then ensure_crowdsec || exit 1; fi
 
 # The PostgreSQL tests use the server on 127.0.0.1:5432; start the local cluster if it is stopped.
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
