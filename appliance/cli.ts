@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size --no-maglev --no-sparkplug
 /** `cyberalarm-agent`: the appliance binary. Wiring only: every stage lives in its own folder. */
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { printJsonLine, runCommand, UserError, untilSignal } from '../common/cli.js';
@@ -9,6 +9,7 @@ import { createLogger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import { startAgent } from './agent.js';
 import { AgentConfigSchema } from './config.js';
+import { DETECTOR_NAMES } from './detect/detectors/index.js';
 import { FAMILY_NAMES } from './parse/family-names.js';
 import { replay } from './replay/replay.js';
 
@@ -107,6 +108,97 @@ program
         throw new UserError((err as Error).message);
       }
     }),
+  );
+
+program
+  .command('detect')
+  .description(
+    'run the detectors over a firewall log on its own timestamps (parse, minimise, detect) and print each alert when raised and when closed, one JSON object per line, then a summary line',
+  )
+  .argument('[file]', 'log file, one syslog message per line; - or none for stdin', '-')
+  .option(
+    '--year <n>',
+    'year for dates that have none (RFC 3164 stamps)',
+    String(new Date().getUTCFullYear()),
+  )
+  .option(
+    '--privacy-key-file <file>',
+    "pseudonymise internal addresses with this key (the agent's <dataDir>/privacy.key) instead of a throwaway random one",
+  )
+  .option('--ignore <list>', 'addresses and networks never alerted on, comma-separated (as detectIgnore)', '')
+  .option(
+    '--max-tracked-sources <n>',
+    'keys each detector tracks at once (as detectMaxTrackedSources)',
+    '10000',
+  )
+  .option(
+    '--disable <names>',
+    `detectors to turn off, comma-separated (as detectDisabled): ${DETECTOR_NAMES.join(', ')}`,
+    '',
+  )
+  .option('--updates', 'also print the updates between an alert being raised and closed')
+  .action(
+    (
+      file: string,
+      opts: {
+        year: string;
+        privacyKeyFile?: string;
+        ignore: string;
+        maxTrackedSources: string;
+        disable: string;
+        updates?: boolean;
+      },
+    ) =>
+      runCommand('cyberalarm-agent detect', async () => {
+        const year = Number(opts.year);
+        if (!Number.isInteger(year) || year < 1970 || year > 2200)
+          throw new UserError('--year must be a year, e.g. 2024');
+        const maxTrackedSources = Number(opts.maxTrackedSources);
+        if (!Number.isInteger(maxTrackedSources) || maxTrackedSources < 1)
+          throw new UserError('--max-tracked-sources must be a whole number ≥ 1');
+        const { detectLines } = await import('./detect/replay-file.js');
+        const { detectOptions } = await import('./detect/settings.js');
+        const checked = detectOptions({
+          detectEnabled: true,
+          detectDisabled: opts.disable,
+          detectIgnore: opts.ignore,
+          detectMaxTrackedSources: maxTrackedSources,
+        });
+        if (!checked.ok)
+          throw new UserError(
+            `--${checked.key === 'detectDisabled' ? 'disable' : 'ignore'}: ${checked.reason}`,
+          );
+        let privacyKey: Buffer | undefined;
+        if (opts.privacyKeyFile !== undefined) {
+          try {
+            privacyKey = readFileSync(opts.privacyKeyFile);
+          } catch (err) {
+            throw new UserError(`cannot read ${opts.privacyKeyFile}: ${(err as Error).message}`);
+          }
+          if (privacyKey.length < 16)
+            throw new UserError(`${opts.privacyKeyFile}: a privacy key has at least 16 bytes`);
+        }
+        const input = file === '-' ? process.stdin : createReadStream(file);
+        input.on('error', () => {}); // reported by the line reader below
+        const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+        try {
+          for await (const out of detectLines(lines, {
+            year,
+            ignore: opts.ignore,
+            maxTrackedSources,
+            ...(checked.options.enabled ? { enabled: checked.options.enabled } : {}),
+            ...(privacyKey ? { privacyKey } : {}),
+            updates: opts.updates === true,
+          })) {
+            process.stdout.write(`${JSON.stringify(out)}\n`);
+          }
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+            throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+          throw err;
+        }
+      }),
   );
 
 program

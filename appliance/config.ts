@@ -145,6 +145,24 @@ export const AgentConfigSchema = Type.Object(
       100,
       1_000_000,
     ),
+    detectEnabled: Setting.bool(
+      true,
+      'run the detectors (scans, brute force, floods, worm fan-out, beaconing, exposed services…) on the minimised events and raise alerts',
+    ),
+    detectDisabled: Setting.text(
+      '',
+      'detectors to turn off, comma-separated (names: cyberalarm-agent detect --help), e.g. beaconing,exposed-service',
+    ),
+    detectIgnore: Setting.text(
+      '',
+      "addresses and networks never alerted on, comma-separated: your own vulnerability scanner, central's scanner; e.g. 192.168.1.5,203.0.113.0/28",
+    ),
+    detectMaxTrackedSources: Setting.int(
+      10000,
+      'sources (or hosts, or pairs) each detector tracks at once; beyond it the least recently active is evicted and counted, so a spoofed-source flood cannot grow memory',
+      100,
+      1_000_000,
+    ),
     batchMaxEvents: Setting.int(2000, 'most events in one uplink batch', 1, 5000),
     batchMaxDelayMs: Setting.int(
       500,
