@@ -308,7 +308,13 @@ export type IntelVerifyResult =
       /** `duplicate`: the receiver already holds exactly this (a retained message seen again). */
       readonly action: 'apply' | 'duplicate';
     }
-  | { readonly ok: false; readonly reason: IntelVerifyReason; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: IntelVerifyReason;
+      readonly detail: string;
+      /** The list a signed message named, when the refusal came after its signature was checked. */
+      readonly list?: string;
+    };
 
 type Failure = Extract<IntelVerifyResult, { ok: false }>;
 const fail = (reason: IntelVerifyReason, detail: string): Failure => ({ ok: false, reason, detail });
@@ -367,25 +373,32 @@ function verifyUnchecked(bytes: Uint8Array, options: IntelVerifyOptions): IntelV
   }
   if (!payloadChecker.Check(message))
     return fail('malformed', `payload ${schemaDetail(payloadChecker, message)}`);
+  // From here the message is signed and well-formed: refusals name its list.
+  const failFor = (reason: IntelVerifyReason, detail: string): Failure => ({
+    ok: false,
+    reason,
+    detail,
+    list: message.list,
+  });
   if (options.expect?.list !== undefined && options.expect.list !== message.list) {
-    return fail('malformed', `list ${message.list} on the topic of ${options.expect.list}`);
+    return failFor('malformed', `list ${message.list} on the topic of ${options.expect.list}`);
   }
   if (options.expect?.kind !== undefined && options.expect.kind !== message.kind) {
-    return fail('malformed', `${message.kind} on the ${options.expect.kind} topic`);
+    return failFor('malformed', `${message.kind} on the ${options.expect.kind} topic`);
   }
   const counted = countEntries(message);
-  if (!counted.ok) return fail(counted.detail === 'too many' ? 'too large' : 'malformed', counted.detail);
+  if (!counted.ok) return failFor(counted.detail === 'too many' ? 'too large' : 'malformed', counted.detail);
 
   const issued = Date.parse(message.issued);
   const expires = Date.parse(message.expires);
   if (Number.isNaN(issued) || Number.isNaN(expires) || expires <= issued) {
-    return fail('malformed', 'issued/expires');
+    return failFor('malformed', 'issued/expires');
   }
   const maxAgeMs = options.maxAgeMs ?? intelLimits.maxAgeMs;
-  if (expires <= options.now) return fail('expired/stale', `expired ${message.expires}`);
-  if (options.now - issued > maxAgeMs) return fail('expired/stale', `issued ${message.issued}, too old`);
+  if (expires <= options.now) return failFor('expired/stale', `expired ${message.expires}`);
+  if (options.now - issued > maxAgeMs) return failFor('expired/stale', `issued ${message.issued}, too old`);
   if (issued - options.now > intelLimits.maxClockSkewMs) {
-    return fail('expired/stale', `issued ${message.issued}, in the future`);
+    return failFor('expired/stale', `issued ${message.issued}, in the future`);
   }
 
   const held = options.heldFor?.(message.list);
@@ -399,15 +412,19 @@ function verifyUnchecked(bytes: Uint8Array, options: IntelVerifyOptions): IntelV
   if (message.kind === 'full') {
     if (held === undefined || message.version > held.version) return ok('apply');
     if (message.version === held.version || message.version === held.baseVersion) return ok('duplicate');
-    return fail('expired/stale', `version ${message.version} older than held ${held.version}`);
+    return failFor('expired/stale', `version ${message.version} older than held ${held.version}`);
   }
-  if (message.fromVersion >= message.version) return fail('malformed', 'delta fromVersion not below version');
+  if (message.fromVersion >= message.version)
+    return failFor('malformed', 'delta fromVersion not below version');
   if (held === undefined || message.fromVersion !== held.baseVersion) {
-    return fail('version gap', `delta from ${message.fromVersion}, holding ${held?.baseVersion ?? 'none'}`);
+    return failFor(
+      'version gap',
+      `delta from ${message.fromVersion}, holding ${held?.baseVersion ?? 'none'}`,
+    );
   }
   if (message.version > held.version) return ok('apply');
   if (message.version === held.version) return ok('duplicate');
-  return fail('expired/stale', `version ${message.version} older than held ${held.version}`);
+  return failFor('expired/stale', `version ${message.version} older than held ${held.version}`);
 }
 
 /** Walks every packed list in a message (validating it), handing entries to `sinks` when given. */
