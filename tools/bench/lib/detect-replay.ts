@@ -431,33 +431,36 @@ export function generateDetectReplay(options: ReplayOptions = {}): DetectReplay 
         }
       }
     }
-    // SYN flood from one address at one host: 100 packets a second for 20-40 s.
+    // SYN flood from one address at one host, as a firewall that rate-limits its logging still shows
+    // it: 400-600 lines a second for 10-20 s.
     {
       const src = attacker();
       const dst = dmz(10);
       const port = pick([80, 443]);
       const allow = family === 'fortinet_fortigate' || family === 'pfsense';
       const l = label(site, 'flood', 'syn-flood', src, { aliases: [dst] });
-      const packets = int(20, 40) * 100;
+      const perSecond = int(400, 600);
+      const packets = int(10, 20) * perSecond;
       let t = startWithin(60_000);
       for (let p = 0; p < packets; p++) {
-        t += int(5, 15);
+        t += int(1, Math.round(2000 / perSecond) - 1);
         add(site, t, src, ephemeral(), dst, port, 'tcp', allow, true, 40, l);
       }
     }
-    // UDP amplification at one internal host: 200-400 reflectors answer from 53/123/1900/11211.
+    // UDP amplification at one internal host: 300-400 reflectors answer from 53/123/1900/11211, 4-8
+    // answers each within 30-90 s (a reflected flood, thinned by the firewall's log rate limit).
     {
       const victim = `${site.lanPrefix}${int(60, 59 + site.lan.length)}`;
-      const reflectors = Array.from({ length: int(200, 400) }, () => crowd());
+      const reflectors = Array.from({ length: int(300, 400) }, () => crowd());
       const l = label(site, 'amplification', 'udp-amplification-inbound', victim, {
         aliases: reflectors,
         internal: true,
       });
-      const durationMs = int(60, 180) * 1000;
+      const durationMs = int(30, 90) * 1000;
       const t0 = startWithin(durationMs);
       const servicePort = pick([53, 123, 1900, 11211]);
       for (const reflector of reflectors) {
-        for (let k = int(3, 6); k > 0; k--) {
+        for (let k = int(4, 8); k > 0; k--) {
           const sport = chance(0.8) ? servicePort : pick([53, 123, 1900, 11211]);
           add(
             site,
@@ -475,7 +478,8 @@ export function generateDetectReplay(options: ReplayOptions = {}): DetectReplay 
         }
       }
     }
-    // An internal host used as a reflector: spoofed queries in, large answers out to one victim.
+    // An internal host used as a reflector: spoofed queries in, large answers out to one victim,
+    // 20-40 answers a second for 2-4 minutes.
     if (packetLog) {
       const reflector = dmz(53);
       const victim = attacker();
@@ -484,9 +488,9 @@ export function generateDetectReplay(options: ReplayOptions = {}): DetectReplay 
         aliases: [victim],
         internal: true,
       });
-      const durationMs = int(120, 300) * 1000;
+      const durationMs = int(120, 240) * 1000;
       const t0 = startWithin(durationMs);
-      const answers = int(1200, 1800);
+      const answers = Math.round((int(20, 40) * durationMs) / 1000);
       for (let a = 0; a < answers; a++) {
         const t = t0 + Math.floor((a * durationMs) / answers);
         const victimPort = int(1024, 65535);
