@@ -149,6 +149,8 @@ export interface Finding {
   readonly targets?: Iterable<string>;
   readonly ports?: Iterable<number>;
   readonly protocols?: Iterable<string>;
+  /** An open alert takes this finding's `kind` (what it turned out to be: a spray, not one host). */
+  readonly renames?: boolean;
   /** Detector-specific words for the text (e.g. the service name); not part of the alert. */
   readonly detail?: string;
 }
@@ -231,6 +233,8 @@ export class AlertBook {
   raise(key: string, tMs: number, finding: Finding): Alert | undefined {
     const existing = this.open.get(key);
     if (existing !== undefined && tMs - existing.lastMs < this.options.cooldownMs) {
+      const renamed = finding.renames === true && finding.kind !== existing.kind;
+      if (renamed) existing.kind = finding.kind;
       const rose = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[existing.severity];
       if (rose) {
         existing.severity = finding.severity;
@@ -242,7 +246,7 @@ export class AlertBook {
       this.merge(existing, finding, false);
       existing.lastMs = Math.max(existing.lastMs, tMs);
       this.open.touch(key, () => existing);
-      return rose ? this.report(existing, 'update') : this.maybeUpdate(existing);
+      return rose || renamed ? this.report(existing, 'update') : this.maybeUpdate(existing);
     }
     if (this.context.ignored(key)) {
       this.counters.suppressed++;

@@ -2,10 +2,11 @@
  * Beaconing: an internal host contacting one internet address at regular intervals, as malware
  * checks in with its command server. Detected from the events' own timestamps: at least
  * `minIntervals` intervals between contacts whose coefficient of variation (standard deviation /
- * mean) is below `maxCv`; RITA and similar tools use the same dispersion idea. Contacts closer than
- * `minGapS` are one contact (a burst of connections, or a summary record: `ts` and `last_seen` are
- * two contacts when it stands for more than one event). Beacons faster than the summary window are
- * seen as bursts and so are not found; real implants check in every minute or slower.
+ * mean) is below `maxCv`; RITA and similar tools use the same dispersion idea. Events closer than
+ * `minGapS` are one contact (a burst); a contact lasting over `maxBurstS` is sustained use, and the
+ * pair starts over. That rule is what keeps summaries honest: a continuous stream cut into 60-second
+ * summary records would otherwise look like a 60-second beacon. A summary record of two events a
+ * gap apart is two contacts; one of three or more spread over `maxBurstS` is sustained use.
  *
  * Every (host, destination) pair a browsing machine opens would crowd out the few that matter, so
  * pairs start in a probation map and move to the tracked map only once contacted a second time (the
@@ -23,6 +24,8 @@ export interface BeaconingSettings extends CommonSettings {
   readonly maxCv: number;
   /** Contacts closer than this are one contact. */
   readonly minGapS: number;
+  /** A contact (a burst) lasting longer than this is sustained use, not a check-in: the pair starts over. */
+  readonly maxBurstS: number;
   /** Mean intervals outside [minPeriodS, maxPeriodS] are not beacons. */
   readonly minPeriodS: number;
   readonly maxPeriodS: number;
@@ -32,7 +35,10 @@ export interface BeaconingSettings extends CommonSettings {
 }
 
 interface Pair {
+  /** Last event of the pair (for expiry and to join bursts). */
   lastMs: number;
+  /** Start of the current contact: intervals run from contact start to contact start. */
+  contactMs: number;
   readonly firstMs: number;
   readonly intervals: number[];
   events: number;
@@ -58,6 +64,7 @@ export const beaconing: Detector<BeaconingSettings> = {
     minIntervals: 8,
     maxCv: 0.1,
     minGapS: 10,
+    maxBurstS: 30,
     minPeriodS: 30,
     maxPeriodS: 86_400,
     maxIntervals: 32,
@@ -68,6 +75,7 @@ export const beaconing: Detector<BeaconingSettings> = {
   create(settings: BeaconingSettings, context: DetectorContext): DetectorState {
     const counters = newCounters();
     const gapMs = settings.minGapS * 1000;
+    const burstMs = settings.maxBurstS * 1000;
     const ignorePorts = new Set(settings.ignorePorts);
     const probation = new BoundedMap<{ lastMs: number; firstMs: number; events: number }>(
       settings.maxTrackedKeys * 2,
@@ -117,6 +125,7 @@ export const beaconing: Detector<BeaconingSettings> = {
         probation.delete(key);
         p = pairs.touch(key, () => ({
           lastMs: seen.lastMs,
+          contactMs: seen.firstMs,
           firstMs: seen.firstMs,
           intervals: [],
           events: seen.events,
@@ -128,11 +137,16 @@ export const beaconing: Detector<BeaconingSettings> = {
       const extended = book.extend(src, tMs, w, dst, port);
       if (extended) out.push(extended);
       p.events += w;
-      const gap = tMs - p.lastMs;
-      if (gap < gapMs) return; // same contact (or out of order)
-      p.lastMs = tMs;
-      p.intervals.push(gap);
+      if (tMs - p.lastMs < gapMs) {
+        // The same contact goes on; one that lasts is sustained use, not a check-in.
+        if (tMs > p.lastMs) p.lastMs = tMs;
+        if (p.lastMs - p.contactMs > burstMs) p.intervals.length = 0;
+        return;
+      }
+      p.intervals.push(tMs - p.contactMs);
       if (p.intervals.length > settings.maxIntervals) p.intervals.shift();
+      p.contactMs = tMs;
+      p.lastMs = tMs;
       if (p.intervals.length < settings.minIntervals || book.isOpen(src, tMs)) return;
       const { mean, cv } = regularity(p.intervals, settings.minIntervals);
       if (cv >= settings.maxCv || mean < settings.minPeriodS * 1000 || mean > settings.maxPeriodS * 1000)
@@ -168,8 +182,19 @@ export const beaconing: Detector<BeaconingSettings> = {
         const out: Alert[] = [];
         const count = weightOf(e);
         const lastSeen = count > 1 && e.last_seen !== undefined ? Date.parse(e.last_seen) : Number.NaN;
-        if (Number.isFinite(lastSeen) && lastSeen > tMs) {
-          // A summary: its first and last events are two contacts, the rest fall between them.
+        const spanMs = Number.isFinite(lastSeen) ? lastSeen - tMs : 0;
+        if (count > 2 && spanMs > burstMs) {
+          // A summary of several events spread over a window is sustained use (as the raw events
+          // would show as one long burst): the pair starts over.
+          const p = pairs.get(key);
+          if (p !== undefined) {
+            p.intervals.length = 0;
+            p.events += count;
+            p.contactMs = tMs;
+            p.lastMs = Math.max(p.lastMs, lastSeen);
+          }
+        } else if (spanMs >= gapMs) {
+          // Two events a gap apart: two contacts.
           contact(key, src, dst, e.dst_port, tMs, 1, out);
           contact(key, src, dst, e.dst_port, lastSeen, count - 1, out);
         } else {

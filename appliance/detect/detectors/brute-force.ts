@@ -61,6 +61,7 @@ interface ServiceWindow {
   readonly hosts: CappedSet<string>;
   readonly ports: CappedSet<number>;
   fired: number; // 0: nothing raised in this window, 2: medium, 3: high
+  sprayNamed: boolean;
 }
 
 interface SourceState {
@@ -133,7 +134,7 @@ export const bruteForce: Detector<BruteForceSettings> = {
         s.lastMs = Math.max(s.lastMs, tMs);
         let sw = s.byService.get(service);
         if (sw === undefined) {
-          sw = { events: 0, hosts: new CappedSet(256), ports: new CappedSet(8), fired: 0 };
+          sw = { events: 0, hosts: new CappedSet(256), ports: new CappedSet(8), fired: 0, sprayNamed: false };
           s.byService.set(service, sw);
         }
         sw.events += w;
@@ -164,11 +165,35 @@ export const bruteForce: Detector<BruteForceSettings> = {
             windowS: settings.windowS,
           };
           sw.fired = 2;
+        } else if (
+          repeated &&
+          sw.fired > 0 &&
+          !sw.sprayNamed &&
+          service.name !== 'Telnet' &&
+          sw.hosts.size >= settings.sprayMinHosts
+        ) {
+          // Raised on one host's count, it has since spread: it is spraying. (Summaries arrive per
+          // flow, so which comes first depends on summarising; the final alert must not.)
+          sw.sprayNamed = true;
+          const renamed = book.raise(src, tMs, {
+            severity: 'medium',
+            kind: 'spray',
+            renames: true,
+            thresholds,
+            firstMs: s.startMs,
+            events: sw.events,
+            targets: sw.hosts.values(),
+            detail: service.name,
+          });
+          if (renamed) out.push(renamed);
         }
         if (severity !== undefined) {
           // Telnet first: Mirai probing is the thing to name, however many hosts it reaches.
           if (service.name === 'Telnet') kind = 'telnet';
-          else if (sw.hosts.size >= settings.sprayMinHosts) kind = 'spray';
+          else if (sw.hosts.size >= settings.sprayMinHosts) {
+            kind = 'spray';
+            sw.sprayNamed = true;
+          }
           const raised = book.raise(src, tMs, {
             severity,
             kind,
