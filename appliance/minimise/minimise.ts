@@ -16,7 +16,7 @@
  *   UTF-8 byte limit; numbers range-checked; unknown keys dropped and counted.
  *
  * User names, URLs, host names and message text are not fields of the event at all, so no parser can
- * pass them on: `test/privacy-canaries.test.ts` proves it for every family.
+ * pass them on: `test/security/privacy-canaries.test.ts` proves it for every family.
  */
 import type { Action, ConnectionEvent } from '../../protocol/event.js';
 import { ACTIONS, EVENT_FIELD_NAMES, TEXT_MAX_LENGTH } from '../../protocol/event-fields.js';

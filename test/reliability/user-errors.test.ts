@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { AGENT_CLI, CENTRAL_CLI, issueDevice } from '../tools/demo/harness.js';
+import { AGENT_CLI, CENTRAL_CLI, issueDevice } from '../../tools/demo/harness.js';
 
 const dir = join(tmpdir(), `ca-user-errors-${process.pid}`);
 mkdirSync(dir, { recursive: true });

@@ -15,9 +15,9 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import t from 'tap';
-import { startEmbeddedBroker } from '../central/broker/aedes-broker.js';
-import { renderMosquittoAcl, renderMosquittoConfig } from '../central/broker/mosquitto-config.js';
-import { createLogger } from '../common/logger.js';
+import { startEmbeddedBroker } from '../../central/broker/aedes-broker.js';
+import { renderMosquittoAcl, renderMosquittoConfig } from '../../central/broker/mosquitto-config.js';
+import { createLogger } from '../../common/logger.js';
 import {
   type CertificateAuthority,
   createCa,
@@ -25,9 +25,9 @@ import {
   issueDeviceCertificate,
   issueIngestCertificate,
   issueServerCertificate,
-} from '../provisioning/ca.js';
-import { freePort, MOSQUITTO, startMosquitto } from '../tools/demo/harness.js';
-import { type ConnectOutcome, tryConnect } from './support/mqtt-client.js';
+} from '../../provisioning/ca.js';
+import { freePort, MOSQUITTO, startMosquitto } from '../../tools/demo/harness.js';
+import { type ConnectOutcome, tryConnect } from '../support/mqtt-client.js';
 
 const MAX_PACKET = 64 * 1024;
 

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import t, { type Test } from 'tap';
-import { startTcpListener, type TcpListener } from './tcp.js';
+import { startTcpListener, type TcpListener } from '../../appliance/ingest/tcp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
