@@ -92,6 +92,13 @@ t.test('a full snapshot, a delta, and a restart that keeps them', async (t) => {
   t.match(store.receive(dropV3(), { list: 'drop', kind: 'full' }), { ok: true, action: 'duplicate' });
   t.match(store.receive(d, { list: 'drop', kind: 'delta' }), { ok: true, action: 'duplicate' });
   t.equal(store.counters.duplicates, 2);
+  // Central clears the retained delta (a zero-length payload) when it sends a new snapshot.
+  t.match(store.receive(new Uint8Array(0), { list: 'drop', kind: 'delta' }), {
+    ok: true,
+    action: 'cleared',
+    version: 4,
+  });
+  t.equal(store.lookup('203.0.113.1'), 'campaign', 'clearing changes nothing held');
 
   const again = open();
   t.match(again.load(), [

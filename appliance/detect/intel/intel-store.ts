@@ -63,7 +63,8 @@ export type IntelReceiveResult =
   | {
       readonly ok: true;
       readonly list: string;
-      readonly action: 'full' | 'delta' | 'duplicate';
+      /** `cleared`: an empty payload, central clearing a retained delta after a new snapshot. */
+      readonly action: 'full' | 'delta' | 'duplicate' | 'cleared';
       readonly version: number;
       /** False when applying worked but writing the file did not (lastError says why). */
       readonly persisted: boolean;
@@ -138,6 +139,13 @@ export class IntelStore {
     bytes: Uint8Array,
     expect?: { readonly list?: string; readonly kind?: IntelKind },
   ): IntelReceiveResult {
+    if (bytes instanceof Uint8Array && bytes.length === 0) {
+      // A zero-length retained message deletes the retained one (MQTT 5 §3.3.1.3): central sends it
+      // on the delta topic with each new snapshot. Nothing to apply; what is held stays.
+      const list = expect?.list ?? '';
+      const version = this.lists.get(list)?.current?.message.version ?? 0;
+      return { ok: true, list, action: 'cleared', version, persisted: true };
+    }
     return this.accept(bytes, expect, true);
   }
 
