@@ -246,6 +246,8 @@ async function compare(
   truth: readonly Truth[],
   startupSeconds: number,
   withOurs: boolean,
+  /** Sources whose alerts are right though not required (optional labels): not "other" sources. */
+  alsoKnown: readonly string[] = [],
 ): Promise<SideBySide> {
   const lines = countLines(file);
   process.stderr.write(`crowdsec-peer: ${name}: ${lines} lines\n`);
@@ -289,6 +291,7 @@ async function compare(
     };
   });
   for (const t of truth) labelledIds.add(t.source);
+  for (const address of alsoKnown) labelledIds.add(identityOf(address, pseudonyms));
   const csOther = [...csBySource.keys()].filter(
     (s) => !labelledIds.has(s) && !labelledIds.has(identityOf(s, pseudonyms)),
   );
@@ -330,12 +333,12 @@ function format(result: SideBySide): string {
   }
   const cs = result.crowdsec;
   rows.push(
-    `  CrowdSec: ${cs.labelledFound}/${result.perSource.length} labelled sources, ${cs.otherSources} other sources alerted, ${cs.seconds} s (${cs.linesPerS} lines/s; ${cs.netLinesPerS} without start-up)`,
+    `  CrowdSec: alerted on ${cs.labelledFound}/${result.perSource.length} labelled sources, ${cs.otherSources} other sources, ${cs.seconds} s (${cs.linesPerS} lines/s; ${cs.netLinesPerS} without start-up)`,
   );
   if (result.ours) {
     const o = result.ours;
     rows.push(
-      `  ours:     ${o.labelledFound}/${result.perSource.length} labelled sources, ${o.otherSources} other sources alerted, ${o.seconds} s (${o.linesPerS} lines/s, start-up included)`,
+      `  ours:     alerted on ${o.labelledFound}/${result.perSource.length} labelled sources, ${o.otherSources} other sources, ${o.seconds} s (${o.linesPerS} lines/s, start-up included)`,
     );
   }
   return `${rows.join('\n')}\n\n`;
@@ -379,6 +382,9 @@ export default async function run(args: string[]): Promise<void> {
       internal: l.internal,
       aliases: l.aliases,
     }));
+  const optional = files.labels
+    .filter((l: ReplayLabel) => l.family === 'netfilter' && l.optional)
+    .flatMap((l) => [l.source, ...l.aliases]);
   results.push(
     await compare(
       'replay (iptables part)',
@@ -388,6 +394,7 @@ export default async function run(args: string[]): Promise<void> {
       replayTruth,
       startupSeconds,
       withOurs,
+      optional,
     ),
   );
   process.stderr.write(format(results[0]!));
