@@ -131,6 +131,12 @@ const decoder = new Decoder({
   copyBuffers: false,
 });
 const checker = TypeCompiler.Compile(AlertsBatchSchema);
+const recordChecker = TypeCompiler.Compile(AlertRecordSchema);
+
+/** Whether one alert record would pass central's schema (the outbox checks before it seals). */
+export function isValidAlertRecord(value: unknown): value is AlertRecord {
+  return recordChecker.Check(value);
+}
 
 export type DecodeAlertsResult =
   | { readonly ok: true; readonly batch: AlertsBatch }

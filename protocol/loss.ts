@@ -11,12 +11,17 @@ export const LOSS_VERSION = 1;
  *   batches were dropped to make room for new ones.
  * - `write failed: disk full` / `write failed: read-only` / `write failed: error`: events that were
  *   sealed into a batch whose LMDB commit failed, or that arrived while the outbox could not be opened.
+ * - `alerts evicted: outbox full` / `alerts write failed`: the same for alert batches (protocol/alert.ts);
+ *   in these records `events` counts alerts, not raw events. Alerts are evicted only when no event
+ *   batch is left to evict.
  */
 export const LOSS_REASONS = [
   'evicted: outbox full',
   'write failed: disk full',
   'write failed: read-only',
   'write failed: error',
+  'alerts evicted: outbox full',
+  'alerts write failed',
 ] as const;
 export type LossReason = (typeof LOSS_REASONS)[number];
 

@@ -30,14 +30,34 @@
  *
  * Sequence numbers are never published above a durably written reservation (seq-reserve.ts), so a
  * power cut that loses LMDB's unsynced commits cannot make the outbox number a batch again.
+ *
+ * Alerts (`appendAlert`, protocol/alert.ts) take the same path with three differences. They are
+ * sealed within `alertMaxDelayMs` (250 ms: long enough to put one detection tick's alerts in one
+ * batch, short enough to be urgent), not `batchMaxDelayMs`. They live in their own sub-database
+ * (`alerts`) so the uplink can send them before any event backlog (`peekAlerts`). And they share
+ * the events' sequence space and reservation: one counter, one durable epoch, and (device, seq) names
+ * exactly one payload of either kind, so nothing about sequence safety had to be built twice (central
+ * reads the gaps this leaves in each kind's numbering as nothing). They count towards
+ * `maxOutboxBytes`, and eviction takes every event batch not in flight before it takes an alert;
+ * on a low disk an alert may evict event batches to fit into the room they free. Lost alerts get
+ * loss records of their own reasons (`alerts …`, counting alerts).
  */
 import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
+import {
+  type AlertRecord,
+  encodeAlertsBatch,
+  isValidAlertRecord,
+  MAX_ALERTS_PAYLOAD_BYTES,
+  MAX_ALERTS_PER_BATCH,
+} from '../../protocol/alert.js';
 import { compressBatchPayload, encodeBatch } from '../../protocol/codec.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { limits } from '../../protocol/limits.js';
 import { LOSS_VERSION, type LossReason, type LossRecord } from '../../protocol/loss.js';
+import type { Alert } from '../detect/alert.js';
+import { toAlertRecord } from './alert-record.js';
 import { readSeqReservation, writeSeqReservation } from './seq-reserve.js';
 
 export interface OutboxOptions {
@@ -53,7 +73,11 @@ export interface OutboxOptions {
   readonly minFreeDiskBytes?: number;
   /** Clock for batch creation times (tests pass a fake). */
   readonly now?: () => number;
+  /** Longest an appended alert waits before it is sealed (default 250 ms; alerts are urgent). */
+  readonly alertMaxDelayMs?: number;
 }
+
+export const DEFAULT_ALERT_MAX_DELAY_MS = 250;
 
 /** Sequence numbers reserved durably at a time: one fsync per block, a gap of at most one block after a crash. */
 export const SEQ_RESERVE_BLOCK = 1000;
@@ -93,7 +117,7 @@ export function defaultMaxOutboxBytes(dataDir: string): number {
 }
 
 interface StoredBatch {
-  /** Raw events the batch stands for (the sum of its records' `count`). */
+  /** Raw events the batch stands for (the sum of its records' `count`); in the alerts database, its alerts. */
   readonly events: number;
   readonly payload: Uint8Array;
   /** Seal time, epoch ms (absent in batches written before loss records existed). */
@@ -109,6 +133,10 @@ interface OutboxState {
   /** Raw events / batches evicted or lost to failed writes (each also in a loss record). */
   lostEvents?: number;
   lostBatches?: number;
+  /** Alerts committed / acknowledged by the broker / evicted or never stored (each also in a loss record). */
+  alertsAccepted?: number;
+  alertsAcked?: number;
+  alertsLost?: number;
 }
 
 export interface SealedBatch {
@@ -151,14 +179,38 @@ export interface OutboxStats extends Required<OutboxState> {
   lastReserveError?: string;
   /** Loss records not yet acknowledged by central, oldest first. */
   lossRecordsPending: LossRecord[];
+  /** Alerts stored and waiting for the broker's acknowledgement, and the batches holding them. */
+  alertsPending: number;
+  alertBatchesPending: number;
+  /** Alerts appended but not yet committed (sealed within alertMaxDelayMs). */
+  alertsQueued: number;
+  /** Alerts refused by appendAlert because central's schema would refuse them (a detector bug). */
+  alertsInvalid: number;
+  alertsEvicted: number;
 }
+
+/** An alerts batch as the uplink takes it: `alerts` is how many it carries. */
+export interface SealedAlertBatch {
+  readonly seq: number;
+  readonly alerts: number;
+  readonly payload: Uint8Array;
+}
+
+type StoredKind = 'events' | 'alerts';
 
 export class Outbox {
   private readonly env: RootDatabase | undefined;
   private readonly batches: Database<StoredBatch, number> | undefined;
+  private readonly alertBatches: Database<StoredBatch, number> | undefined;
   private readonly meta: Database<OutboxState | LossRecord[], string> | undefined;
   private readonly state: Required<OutboxState>;
   private pending: ConnectionEvent[] = [];
+  private pendingAlerts: AlertRecord[] = [];
+  private alertTimer: NodeJS.Timeout | undefined;
+  private alertsPending = 0;
+  private alertBatchesPending = 0;
+  private alertsInvalid = 0;
+  private alertsEvicted = 0;
   private pendingRaw = 0;
   private timer: NodeJS.Timeout | undefined;
   private depthEvents = 0;
@@ -206,6 +258,7 @@ export class Outbox {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       env = open({ path: dir, compression: false, eventTurnBatching: false });
       this.batches = env.openDB<StoredBatch, number>({ name: 'batches' });
+      this.alertBatches = env.openDB<StoredBatch, number>({ name: 'alerts' });
       this.meta = env.openDB<OutboxState | LossRecord[], string>({ name: 'meta' });
       saved = this.meta.get('state') as OutboxState | undefined;
       savedLoss = this.meta.get('loss') as LossRecord[] | undefined;
@@ -214,6 +267,7 @@ export class Outbox {
       // run without storage, count what is lost and tell central so.
       env = undefined;
       this.batches = undefined;
+      this.alertBatches = undefined;
       this.meta = undefined;
       this.setHealth(diskErrorKind(err) === 'read-only' ? 'read-only' : 'error', errorText(err));
     }
@@ -228,17 +282,14 @@ export class Outbox {
       ackedBatches: 0,
       lostEvents: 0,
       lostBatches: 0,
+      alertsAccepted: 0,
+      alertsAcked: 0,
+      alertsLost: 0,
       ...saved,
     };
     for (const record of savedLoss ?? [])
       this.losses.set(record.reason, { version: ++this.lossVersion, record });
-    if (this.batches) {
-      for (const { value } of this.batches.getRange({})) {
-        this.depthBatches++;
-        this.depthEvents += value.events;
-        this.depthBytes += value.payload.length + BATCH_OVERHEAD_BYTES;
-      }
-    }
+    this.recount();
     this.configuredMaxBytes =
       options.maxOutboxBytes && options.maxOutboxBytes > 0
         ? options.maxOutboxBytes
@@ -267,8 +318,29 @@ export class Outbox {
       this.timer = setTimeout(() => this.seal(), this.options.batchMaxDelayMs);
   }
 
-  /** Seals what is pending now; resolves when it has been committed. */
+  /**
+   * Queues one alert (any status: new, update, final); it is sealed into an alerts batch within
+   * `alertMaxDelayMs`, and counted as accepted once that batch commits. An alert central's schema
+   * would refuse (a detector bug) is counted in `alertsInvalid` instead of spoiling its batch.
+   */
+  appendAlert(alert: Alert): void {
+    const record = toAlertRecord(alert);
+    if (!isValidAlertRecord(record)) {
+      this.alertsInvalid++;
+      return;
+    }
+    this.pendingAlerts.push(record);
+    if (this.pendingAlerts.length >= MAX_ALERTS_PER_BATCH) this.sealAlerts();
+    else if (this.alertTimer === undefined)
+      this.alertTimer = setTimeout(
+        () => this.sealAlerts(),
+        this.options.alertMaxDelayMs ?? DEFAULT_ALERT_MAX_DELAY_MS,
+      );
+  }
+
+  /** Seals what is pending now (alerts first); resolves when it has been committed. */
   flush(): Promise<unknown> {
+    this.sealAlerts();
     this.seal();
     return this.writes;
   }
@@ -319,61 +391,125 @@ export class Outbox {
     // Counted in raw events (a summary stands for `count` of them), as central counts what it stores.
     let raw = 0;
     for (const event of events) raw += event.count ?? 1;
-    this.writeBatch(seq, raw, payload, created);
+    this.writeBatch('events', seq, raw, payload, created);
   }
 
-  private writeBatch(seq: number, count: number, payload: Uint8Array, created: number): void {
+  private sealAlerts(): void {
+    if (this.alertTimer !== undefined) {
+      clearTimeout(this.alertTimer);
+      this.alertTimer = undefined;
+    }
+    if (this.pendingAlerts.length === 0) return;
+    const alerts = this.pendingAlerts;
+    this.pendingAlerts = [];
+    this.sealAlertRecords(alerts);
+  }
+
+  /** Alerts are sent plain (small, and central reads them without inflating); split like events. */
+  private sealAlertRecords(alerts: AlertRecord[]): void {
+    const seq = this.state.nextSeq;
+    const created = this.now();
+    const payload = encodeAlertsBatch({ v: 1, device: this.options.deviceId, seq, created, alerts });
+    if (payload.length > MAX_ALERTS_PAYLOAD_BYTES && alerts.length > 1) {
+      const half = Math.ceil(alerts.length / 2);
+      this.sealAlertRecords(alerts.slice(0, half));
+      this.sealAlertRecords(alerts.slice(half));
+      return;
+    }
+    this.state.nextSeq = seq + 1;
+    if (this.env && seq > this.reservedSeq) this.tryReserve(seq);
+    this.writeBatch('alerts', seq, alerts.length, payload, created);
+  }
+
+  /** Stores one sealed batch of either kind; `count` is raw events, or alerts for an alerts batch. */
+  private writeBatch(
+    kind: StoredKind,
+    seq: number,
+    count: number,
+    payload: Uint8Array,
+    created: number,
+  ): void {
     const env = this.env;
     const batches = this.batches;
+    const alertBatches = this.alertBatches;
     const meta = this.meta;
-    if (!env || !batches || !meta) {
-      this.recordLost(this.health === 'read-only' ? 'write failed: read-only' : 'write failed: error', {
-        seq,
-        events: count,
-        created,
-      });
+    const lostAs = (reason: LossReason): LossReason => (kind === 'alerts' ? 'alerts write failed' : reason);
+    if (!env || !batches || !alertBatches || !meta) {
+      this.recordLost(
+        lostAs(this.health === 'read-only' ? 'write failed: read-only' : 'write failed: error'),
+        { seq, events: count, created, kind },
+      );
       return;
     }
     const size = payload.length + BATCH_OVERHEAD_BYTES;
+    let bound = this.maxBytes;
+    let eventsOnly = false;
     if (!this.diskRoomFor(size)) {
-      this.refusedBatches++;
-      this.refusedEvents += count;
-      this.recordLost('write failed: disk full', { seq, events: count, created });
-      return;
+      // Too little disk: an event batch is refused; an alert may still take the room that evicting
+      // event batches frees inside the file (diskRoomFor has set diskLimitBytes).
+      if (kind === 'events' || this.diskLimitBytes === undefined) {
+        if (kind === 'events') {
+          this.refusedBatches++;
+          this.refusedEvents += count;
+        }
+        this.recordLost(lostAs('write failed: disk full'), { seq, events: count, created, kind });
+        return;
+      }
+      bound = Math.min(bound, Math.floor(this.diskLimitBytes * 0.9));
+      eventsOnly = true;
     }
+    const target = kind === 'alerts' ? alertBatches : batches;
     let evicted: Lost[] | undefined;
     const write = this.commit(env, () => {
-      evicted = this.evictFor(size, batches, meta);
-      batches.put(seq, { events: count, payload, created });
+      evicted = this.evictFor(size, bound, meta, eventsOnly);
+      // Evicting every event batch did not make room on a low disk: write nothing (rolls back).
+      if (eventsOnly && this.depthBytes + size > bound) throw new NoRoomForAlert();
+      target.put(seq, { events: count, payload, created });
       this.depthBytes += size;
       const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
+      const lost = split(evicted);
       meta.put('state', {
         ...saved,
         nextSeq: Math.max(saved.nextSeq, seq + 1),
-        acceptedEvents: saved.acceptedEvents + count,
-        acceptedBatches: saved.acceptedBatches + 1,
-        lostEvents: (saved.lostEvents ?? 0) + sumEvents(evicted),
-        lostBatches: (saved.lostBatches ?? 0) + (evicted?.length ?? 0),
+        acceptedEvents: saved.acceptedEvents + (kind === 'events' ? count : 0),
+        acceptedBatches: saved.acceptedBatches + (kind === 'events' ? 1 : 0),
+        lostEvents: (saved.lostEvents ?? 0) + sumEvents(lost.events),
+        lostBatches: (saved.lostBatches ?? 0) + lost.events.length,
+        alertsAccepted: (saved.alertsAccepted ?? 0) + (kind === 'alerts' ? count : 0),
+        alertsAcked: saved.alertsAcked ?? 0,
+        alertsLost: (saved.alertsLost ?? 0) + sumEvents(lost.alerts),
       });
     }).then(
       () => {
-        this.state.acceptedEvents += count;
-        this.state.acceptedBatches++;
-        this.depthBatches++;
-        this.depthEvents += count;
+        if (kind === 'events') {
+          this.state.acceptedEvents += count;
+          this.state.acceptedBatches++;
+          this.depthBatches++;
+          this.depthEvents += count;
+        } else {
+          this.state.alertsAccepted += count;
+          this.alertsPending += count;
+          this.alertBatchesPending++;
+        }
         if (evicted) {
           // Counters and loss record change together, after the commit: the status never shows
           // one ahead of the other.
-          const events = sumEvents(evicted);
           this.stagedEvictions.splice(0, evicted.length);
           for (const lost of evicted)
-            mergeLoss(this.losses, 'evicted: outbox full', lost, this.options.deviceId, ++this.lossVersion);
-          this.depthBatches -= evicted.length;
+            mergeLoss(this.losses, evictionReason(lost), lost, this.options.deviceId, ++this.lossVersion);
+          const lost = split(evicted);
+          const events = sumEvents(lost.events);
+          this.depthBatches -= lost.events.length;
           this.depthEvents -= events;
-          this.evictedBatches += evicted.length;
+          this.evictedBatches += lost.events.length;
           this.evictedEvents += events;
-          this.state.lostBatches += evicted.length;
+          this.state.lostBatches += lost.events.length;
           this.state.lostEvents += events;
+          const alerts = sumEvents(lost.alerts);
+          this.alertsPending -= alerts;
+          this.alertBatchesPending -= lost.alerts.length;
+          this.alertsEvicted += alerts;
+          this.state.alertsLost += alerts;
           this.setHealth(
             'full',
             `outbox at its bound of ${this.maxBytes} bytes: evicting the oldest batches`,
@@ -390,7 +526,12 @@ export class Outbox {
       },
       (err: unknown) => {
         this.stagedEvictions = []; // the commit that held them rolled back
-        this.writeFailed(err, { seq, events: count, created });
+        if (err instanceof NoRoomForAlert) {
+          this.recount();
+          this.recordLost('alerts write failed', { seq, events: count, created, kind });
+          return;
+        }
+        this.writeFailed(err, { seq, events: count, created, kind });
       },
     );
     this.writes = Promise.all([this.writes, write]);
@@ -403,24 +544,35 @@ export class Outbox {
    */
   private evictFor(
     size: number,
-    batches: Database<StoredBatch, number>,
+    bound: number,
     meta: Database<OutboxState | LossRecord[], string>,
+    eventsOnly: boolean,
   ): Lost[] | undefined {
-    if (this.depthBytes + size <= this.maxBytes) return undefined;
+    if (this.depthBytes + size <= bound) return undefined;
     const evicted: Lost[] = [];
-    for (const { key, value } of batches.getRange({})) {
-      if (this.depthBytes + size <= this.maxBytes) break;
-      if (this.isInFlight(key)) continue;
-      batches.remove(key);
-      this.depthBytes -= value.payload.length + BATCH_OVERHEAD_BYTES;
-      evicted.push({ seq: key, events: value.events, created: value.created ?? this.now() });
+    // Every event batch not in flight goes before the first alert does.
+    const stores: [Database<StoredBatch, number> | undefined, StoredKind][] = eventsOnly
+      ? [[this.batches, 'events']]
+      : [
+          [this.batches, 'events'],
+          [this.alertBatches, 'alerts'],
+        ];
+    for (const [db, kind] of stores) {
+      if (!db) continue;
+      for (const { key, value } of db.getRange({})) {
+        if (this.depthBytes + size <= bound) break;
+        if (this.isInFlight(key)) continue;
+        db.remove(key);
+        this.depthBytes -= value.payload.length + BATCH_OVERHEAD_BYTES;
+        evicted.push({ seq: key, events: value.events, created: value.created ?? this.now(), kind });
+      }
     }
     if (evicted.length === 0) return undefined;
     // Transactions queued before this one in the same commit may have evicted too.
     this.stagedEvictions.push(...evicted);
     const preview = new Map(this.losses);
     for (const lost of this.stagedEvictions)
-      mergeLoss(preview, 'evicted: outbox full', lost, this.options.deviceId, 0);
+      mergeLoss(preview, evictionReason(lost), lost, this.options.deviceId, 0);
     meta.put(
       'loss',
       [...preview.values()].map((l) => l.record),
@@ -428,7 +580,7 @@ export class Outbox {
     return evicted;
   }
 
-  private writeFailed(err: unknown, lost: { seq: number; events: number; created: number }): void {
+  private writeFailed(err: unknown, lost: Lost): void {
     // The whole commit rolled back (lmdb-js commits queued transactions together): re-read what is
     // really stored, count this batch as lost, and say so to central.
     this.writeErrors++;
@@ -441,17 +593,28 @@ export class Outbox {
       // Refuse new batches until the uplink has freed room inside the file (see diskRoomFor).
       this.diskLimitBytes = Math.min(this.diskLimitBytes ?? this.depthBytes, this.depthBytes);
       this.setHealth('full', `disk full (${this.lastWriteError}): refusing new batches`);
-      this.recordLost('write failed: disk full', lost);
+      this.recordLost(lost.kind === 'alerts' ? 'alerts write failed' : 'write failed: disk full', lost);
     } else {
       this.setHealth(kind === 'read-only' ? 'read-only' : 'error', this.lastWriteError);
-      this.recordLost(kind === 'read-only' ? 'write failed: read-only' : 'write failed: error', lost);
+      this.recordLost(
+        lost.kind === 'alerts'
+          ? 'alerts write failed'
+          : kind === 'read-only'
+            ? 'write failed: read-only'
+            : 'write failed: error',
+        lost,
+      );
     }
   }
 
   /** Counts a batch that was never stored and queues it in a loss record (memory; disk if it can). */
-  private recordLost(reason: LossReason, lost: { seq: number; events: number; created: number }): void {
-    this.state.lostBatches++;
-    this.state.lostEvents += lost.events;
+  private recordLost(reason: LossReason, lost: Lost): void {
+    const isAlerts = lost.kind === 'alerts';
+    if (isAlerts) this.state.alertsLost += lost.events;
+    else {
+      this.state.lostBatches++;
+      this.state.lostEvents += lost.events;
+    }
     mergeLoss(this.losses, reason, lost, this.options.deviceId, ++this.lossVersion);
     const meta = this.meta;
     if (meta && this.env) {
@@ -464,8 +627,9 @@ export class Outbox {
         meta.put('state', {
           ...saved,
           nextSeq: Math.max(saved.nextSeq, lost.seq + 1),
-          lostEvents: (saved.lostEvents ?? 0) + lost.events,
-          lostBatches: (saved.lostBatches ?? 0) + 1,
+          lostEvents: (saved.lostEvents ?? 0) + (isAlerts ? 0 : lost.events),
+          lostBatches: (saved.lostBatches ?? 0) + (isAlerts ? 0 : 1),
+          alertsLost: (saved.alertsLost ?? 0) + (isAlerts ? lost.events : 0),
         });
       }).catch(() => undefined);
     }
@@ -476,11 +640,18 @@ export class Outbox {
     this.depthBatches = 0;
     this.depthEvents = 0;
     this.depthBytes = 0;
-    if (!this.batches) return;
+    this.alertsPending = 0;
+    this.alertBatchesPending = 0;
+    if (!this.batches || !this.alertBatches) return;
     try {
       for (const { value } of this.batches.getRange({})) {
         this.depthBatches++;
         this.depthEvents += value.events;
+        this.depthBytes += value.payload.length + BATCH_OVERHEAD_BYTES;
+      }
+      for (const { value } of this.alertBatches.getRange({})) {
+        this.alertBatchesPending++;
+        this.alertsPending += value.events;
         this.depthBytes += value.payload.length + BATCH_OVERHEAD_BYTES;
       }
     } catch {
@@ -580,6 +751,44 @@ export class Outbox {
     return out;
   }
 
+  /**
+   * Up to `limit` sealed alert batches with seq > afterSeq, oldest first: the uplink sends these
+   * before any event batch. Held back above the durable reservation like event batches.
+   */
+  peekAlerts(afterSeq: number, limit: number): SealedAlertBatch[] {
+    const out: SealedAlertBatch[] = [];
+    if (!this.alertBatches || this.alertBatchesPending === 0) return out;
+    if (this.state.nextSeq - 1 > this.reservedSeq && this.now() - this.lastReserveAttempt >= 1000)
+      this.tryReserve(this.state.nextSeq - 1);
+    const end = this.reservedSeq + 1;
+    if (afterSeq + 1 >= end) return out;
+    for (const { key, value } of this.alertBatches.getRange({ start: afterSeq + 1, end, limit })) {
+      out.push({ seq: key, alerts: value.events, payload: value.payload });
+    }
+    return out;
+  }
+
+  /** The broker acknowledged this alerts batch: remove it for good. */
+  async ackAlerts(seq: number): Promise<void> {
+    const env = this.env;
+    const alertBatches = this.alertBatches;
+    const meta = this.meta;
+    if (!env || !alertBatches || !meta) return;
+    let removed: StoredBatch | undefined;
+    await this.commit(env, () => {
+      removed = alertBatches.get(seq);
+      if (!removed) return;
+      alertBatches.remove(seq);
+      this.depthBytes -= removed.payload.length + BATCH_OVERHEAD_BYTES;
+      const saved = (meta.get('state') as OutboxState | undefined) ?? this.state;
+      meta.put('state', { ...saved, alertsAcked: (saved.alertsAcked ?? 0) + removed.events });
+    });
+    if (!removed) return;
+    this.state.alertsAcked += removed.events;
+    this.alertsPending -= removed.events;
+    this.alertBatchesPending--;
+  }
+
   /** Loss records waiting for central, each with the version the uplink hands back in `ackLoss`. */
   pendingLosses(): PendingLoss[] {
     return [...this.losses.values()];
@@ -643,6 +852,11 @@ export class Outbox {
       reservedSeq: this.reservedSeq,
       ...(this.lastReserveError ? { lastReserveError: this.lastReserveError } : {}),
       lossRecordsPending: this.pendingLosses().map((l) => l.record),
+      alertsPending: this.alertsPending,
+      alertBatchesPending: this.alertBatchesPending,
+      alertsQueued: this.pendingAlerts.length,
+      alertsInvalid: this.alertsInvalid,
+      alertsEvicted: this.alertsEvicted,
     };
   }
 
@@ -695,8 +909,23 @@ function diskErrorKind(err: unknown): 'full' | 'read-only' | 'other' {
 
 interface Lost {
   readonly seq: number;
+  /** Raw events, or alerts when `kind` is 'alerts'. */
   readonly events: number;
   readonly created: number;
+  readonly kind: StoredKind;
+}
+
+/** Thrown inside a write transaction to roll it back: a low disk has no room for the alert. */
+class NoRoomForAlert extends Error {}
+
+function evictionReason(lost: Lost): LossReason {
+  return lost.kind === 'alerts' ? 'alerts evicted: outbox full' : 'evicted: outbox full';
+}
+
+function split(lost: readonly Lost[] | undefined): { events: Lost[]; alerts: Lost[] } {
+  const out = { events: [] as Lost[], alerts: [] as Lost[] };
+  for (const l of lost ?? []) out[l.kind].push(l);
+  return out;
 }
 
 function sumEvents(lost: readonly Lost[] | undefined): number {
