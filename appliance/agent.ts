@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import type { AgentConfig } from './config.js';
+import { startLiveDetection } from './detect/live.js';
 import { Enrolment, enrolmentSettings, type UplinkCredentials } from './enrol/enrolment.js';
 import { createEnrolmentApi } from './enrol/http.js';
 import { HealthSampler } from './health/health.js';
@@ -129,11 +130,30 @@ export async function startAgent(
     maxOutboxBytes: config.maxOutboxBytes,
   });
   const intake = new SourceIntake({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
-  const pipeline = await createPipeline(config, outbox, intake, memberSettings.current, (err, lost) =>
-    logger.error(
-      { err, lost },
-      'a parse worker died and was replaced; its messages are counted as workerLost',
-    ),
+  // Detection runs on this thread (one engine whatever the threading); an alert is logged and
+  // (with the alerts uplink) stored for central before bulk events.
+  const detection = startLiveDetection({
+    settings: config,
+    privacy: () => memberSettings.current.privacy,
+    onAlert: (alert) => {
+      if (alert.status !== 'update')
+        logger.info(
+          { detector: alert.detector, source: alert.source, severity: alert.severity, status: alert.status },
+          alert.summary,
+        );
+    },
+  });
+  const pipeline = await createPipeline(
+    config,
+    outbox,
+    intake,
+    memberSettings.current,
+    (err, lost) =>
+      logger.error(
+        { err, lost },
+        'a parse worker died and was replaced; its messages are counted as workerLost',
+      ),
+    detection?.observe,
   );
   memberSettings.onApplied((applied) => {
     pipeline.apply(applied);
@@ -217,6 +237,7 @@ export async function startAgent(
       await Promise.all([udp.close(), tcp.close(), tls?.close()]);
       // Queued messages and the open summary windows: accepted once the flush below commits them.
       await pipeline.flushAll();
+      detection?.stop();
       await outbox.flush();
       enrolment.close();
       process.off('uncaughtException', containUplinkFault);

@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { AddressKind, INTERNAL_NETWORKS, parseAddress } from '../minimise/address.js';
 import { createMinimisePolicy, minimise, newMinimiseCounters } from '../minimise/minimise.js';
 import { parseMessage } from '../parse/registry.js';
 import type { Alert } from './alert.js';
 import { createDetectionEngine, type EngineOptions } from './engine.js';
 import { parseIgnoreList } from './ignore-list.js';
+import { internalPseudonym } from './live.js';
 
 export interface DetectFileOptions {
   /** Year for dates without one (RFC 3164 stamps). */
@@ -47,12 +47,10 @@ export async function* detectLines(
 ): AsyncGenerator<Alert | DetectFileSummary> {
   const policy = createMinimisePolicy({ key: options.privacyKey ?? randomBytes(32) });
   const minimiseCounters = newMinimiseCounters();
-  const words = new Uint32Array(4);
-  const ignore = parseIgnoreList(options.ignore ?? '', (address) => {
-    const kind = parseAddress(address, words);
-    if (kind === AddressKind.Invalid || !INTERNAL_NETWORKS.contains(kind, words)) return undefined;
-    return policy.pseudonyms.address(kind, words, address);
-  });
+  const ignore = parseIgnoreList(
+    options.ignore ?? '',
+    internalPseudonym(() => policy),
+  );
   if (!ignore.ok) throw new RangeError(`ignore list: ${ignore.reason}`);
   const engineOptions: EngineOptions = {
     ignore: ignore.list,

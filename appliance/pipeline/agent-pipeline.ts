@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { ConnectionEvent } from '../../protocol/event.js';
 import type { AgentConfig } from '../config.js';
 import type { SourceIntake } from '../ingest/intake.js';
 import type { IngestBackpressure, MessageHandler } from '../ingest/types.js';
@@ -39,12 +40,24 @@ export function workerCount(setting: number, cores = availableParallelism()): nu
   return cores >= 2 ? cores : 0;
 }
 
+/**
+ * Detection's window in the workers: each worker sums a second of its events per flow before posting
+ * them to the main thread's engine, so an alert waits about a second, not a summary window.
+ */
+export const DETECT_WINDOW_MS = 1000;
+
 export async function createPipeline(
   config: Pick<AgentConfig, 'pipelineWorkers' | 'summaryWindowS' | 'summaryMaxKeys'>,
   outbox: EventSink,
   intake: SourceIntake,
   settings: CompiledSettings,
   onWorkerFailure: (error: Error, lostMessages: number) => void,
+  /**
+   * Detection on: called on this thread with every minimised event (one thread), or with each
+   * worker's one-second flow summaries (workers). Detection is count-weighted, so both give the
+   * same alerts (test/detect-threading.test.ts).
+   */
+  detect?: (event: ConnectionEvent) => void,
 ): Promise<AgentPipeline> {
   const summary =
     config.summaryWindowS === 0
@@ -59,7 +72,11 @@ export async function createPipeline(
     ]);
     const pipeline = new Pipeline(
       outbox,
-      { privacy: settings.privacy, ...(summary && { summariser: new FlowSummariser(summary) }) },
+      {
+        privacy: settings.privacy,
+        ...(summary && { summariser: new FlowSummariser(summary) }),
+        ...(detect && { detect }),
+      },
       settings.formatOverrides,
     );
     /** Messages the intake turned away (rate limit); the stages count the rest. */
@@ -95,6 +112,15 @@ export async function createPipeline(
     formatOverrides: settings.formatOverrides,
     ...(summary && { summary }),
     onWorkerFailure,
+    ...(detect && {
+      detect: {
+        windowMs: DETECT_WINDOW_MS,
+        maxOpenKeys: config.summaryMaxKeys,
+        observe: (events: readonly ConnectionEvent[]) => {
+          for (const event of events) detect(event);
+        },
+      },
+    }),
   });
   return {
     accept: pool.accept,

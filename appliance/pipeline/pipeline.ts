@@ -9,6 +9,7 @@
  * reaches the outbox, so a kill -9 loses at most that window, and none of it was ever counted as
  * accepted (`summarise.heldEvents` shows how many raw events are waiting).
  */
+import type { ConnectionEvent } from '../../protocol/event.js';
 import type { Transport } from '../ingest/types.js';
 import { type MinimisePolicy, minimise } from '../minimise/minimise.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -24,6 +25,11 @@ export interface PipelineStages {
   readonly summariser?: FlowSummariser;
   /** Appliance clock for summary windows (tests pass a fake). */
   readonly now?: () => number;
+  /**
+   * Detection's tap: every minimised event, before summarising (an alert must not wait for a
+   * summary window). Absent: detection off.
+   */
+  readonly detect?: (event: ConnectionEvent) => void;
 }
 
 /** Where events go: the outbox, or a parse worker's collector that posts them to the main thread. */
@@ -41,6 +47,7 @@ export class Pipeline {
   private readonly clock: NodeJS.Timeout;
   private readonly summariser: FlowSummariser | undefined;
   private readonly nowMs: () => number;
+  private readonly detect: ((event: ConnectionEvent) => void) | undefined;
 
   constructor(
     private readonly outbox: EventSink,
@@ -52,6 +59,7 @@ export class Pipeline {
     this.privacy = stages.privacy;
     this.summariser = stages.summariser;
     this.nowMs = stages.now ?? Date.now;
+    this.detect = stages.detect;
     if (this.summariser) this.counters.summarise = this.summariser.counters;
     // Year inference for year-less dates needs "now" only to the day: refresh it once a second.
     // The same tick hands windows that have ended to the outbox.
@@ -73,6 +81,7 @@ export class Pipeline {
       c.byFamily[result.family] = (c.byFamily[result.family] ?? 0) + 1;
       this.outcomes.parsed(source, result.family, result.confidence);
       const event = minimise(result.event, this.privacy, c.minimise);
+      this.detect?.(event);
       if (this.summariser === undefined) this.outbox.append(event);
       else if (this.summariser.add(event, this.nowMs())) this.flushDue();
     } else {

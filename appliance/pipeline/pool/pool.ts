@@ -53,6 +53,15 @@ export interface PipelinePoolOptions {
   readonly workerUrl?: URL;
   /** Called after a worker died and was replaced, with what was lost with it. */
   readonly onWorkerFailure?: (error: Error, lostMessages: number) => void;
+  /**
+   * Detection on: the workers post every minimised event in short summary windows (`windowMs`,
+   * about a second) and they come here, on the main thread, where the one detection engine runs.
+   */
+  readonly detect?: {
+    readonly windowMs: number;
+    readonly maxOpenKeys: number;
+    readonly observe: (events: readonly ConnectionEvent[]) => void;
+  };
 }
 
 /**
@@ -154,6 +163,8 @@ export class PipelinePool implements IngestBackpressure {
   private privacy: PrivacyRecipe;
   private formatOverrides: [string, string][];
   private readonly summary: WorkerInit['summary'];
+  private readonly detect: PipelinePoolOptions['detect'];
+  private readonly detectInit: WorkerInit['detect'];
   private readonly batchMessages: number;
   private readonly maxQueued: number;
   private readonly overloadAt: number;
@@ -167,7 +178,10 @@ export class PipelinePool implements IngestBackpressure {
   private nextSeq = 0;
   private nextToApply = 0;
   /** Events of answered batches waiting for the answers to earlier batches. */
-  private readonly waiting = new Map<number, ConnectionEvent[]>();
+  private readonly waiting = new Map<
+    number,
+    { readonly events: ConnectionEvent[]; readonly detect?: ConnectionEvent[] | undefined }
+  >();
   private queuedMessages = 0;
   private dispatchScheduled = false;
   private readonly relieved: (() => void)[] = [];
@@ -186,6 +200,12 @@ export class PipelinePool implements IngestBackpressure {
     this.summary = options.summary && {
       windowMs: options.summary.windowMs,
       maxOpenKeys: Math.max(100, Math.ceil(options.summary.maxOpenKeys / options.workers)),
+    };
+    this.detect = options.detect;
+    // Like the summaries' keys, detection's are shared out between the workers.
+    this.detectInit = options.detect && {
+      windowMs: options.detect.windowMs,
+      maxOpenKeys: Math.max(100, Math.ceil(options.detect.maxOpenKeys / options.workers)),
     };
     this.batchMessages = Math.min(options.batchMessages ?? 512, 65_535);
     this.batch = new Batch(this.batchMessages, BATCH_BYTES);
@@ -387,6 +407,7 @@ export class PipelinePool implements IngestBackpressure {
         privacy: this.privacy,
         formatOverrides: this.formatOverrides,
         ...(this.summary && { summary: this.summary }),
+        ...(this.detectInit && { detect: this.detectInit }),
       } satisfies WorkerInit,
       // Parsing makes short-lived garbage that dies young: a small young generation keeps each
       // thread's memory low (4 MB measured no slower than 16 MB by bench pipeline).
@@ -423,7 +444,8 @@ export class PipelinePool implements IngestBackpressure {
       this.dispatch(); // a batch may have waited while every worker was being replaced
       return;
     }
-    // Counters move now (they describe what the worker has done); events wait for their turn.
+    // Counters move now (they describe what the worker has done); events (and detection's
+    // summaries of the same lines) wait for their turn.
     slot.counters = message.counters;
     for (const stats of message.sources) slot.sources.set(stats.source, stats);
     if (message.type === 'batch') {
@@ -434,7 +456,7 @@ export class PipelinePool implements IngestBackpressure {
       }
       slot.outstandingMessages -= sent.messages;
       this.queuedMessages -= sent.messages;
-      this.waiting.set(message.seq, message.events);
+      this.waiting.set(message.seq, { events: message.events, detect: message.detect });
       this.applyReady();
       return;
     }
@@ -450,11 +472,12 @@ export class PipelinePool implements IngestBackpressure {
   /** Appends the events of consecutive answered batches, oldest first. */
   private applyReady(): void {
     for (;;) {
-      const events = this.waiting.get(this.nextToApply);
-      if (events === undefined) break;
+      const answered = this.waiting.get(this.nextToApply);
+      if (answered === undefined) break;
       this.waiting.delete(this.nextToApply);
       this.nextToApply++;
-      for (const event of events) this.outbox.append(event);
+      for (const event of answered.events) this.outbox.append(event);
+      if (answered.detect) this.detect?.observe(answered.detect);
     }
     if (!this.congested && this.relieved.length > 0) {
       for (const callback of this.relieved.splice(0)) callback();
@@ -466,7 +489,7 @@ export class PipelinePool implements IngestBackpressure {
     let lost = 0;
     for (const sent of dead.outstanding) {
       lost += sent.messages;
-      this.waiting.set(sent.seq, []); // no answer will come: later batches must not wait for it
+      this.waiting.set(sent.seq, { events: [] }); // no answer will come: later batches must not wait for it
     }
     this.queuedMessages -= lost;
     const held = dead.counters.summarise?.heldEvents ?? 0;

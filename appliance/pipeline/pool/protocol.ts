@@ -16,6 +16,12 @@ export interface WorkerInit {
   readonly formatOverrides: readonly (readonly [string, string])[];
   /** Absent: summaries off, every event is posted back on its own. */
   readonly summary?: { readonly windowMs: number; readonly maxOpenKeys: number };
+  /**
+   * Detection on: every minimised event also goes into short summary windows of its own (before the
+   * outbox's summaries), posted back as `detect`, so the main thread's one detection engine sees
+   * all workers' traffic within about a second, count-weighted (appliance/detect is, by test).
+   */
+  readonly detect?: { readonly windowMs: number; readonly maxOpenKeys: number };
 }
 
 /** Main → worker. */
@@ -42,6 +48,8 @@ export type ToWorker =
 export interface WorkerSnapshot {
   readonly counters: PipelineCounters;
   readonly sources: readonly SourceOutcome[];
+  /** Detection's summaries of windows that ended (absent: none, or detection off). */
+  readonly detect?: ConnectionEvent[];
 }
 
 /** Worker → main. `ready` once set up; the others carry events for the outbox, in order, and a snapshot. */

@@ -1,0 +1,69 @@
+/**
+ * Detection in the running agent: one engine on the main thread, fed every minimised event (one
+ * thread) or each parse worker's one-second flow summaries (agent-pipeline.ts), ticked once a
+ * second on the appliance clock, each alert it raises, updates or closes handed to `onAlert` (the
+ * outbox's alerts, the log). Pure detection lives in the engine; this file only holds the clock.
+ */
+import type { ConnectionEvent } from '../../protocol/event.js';
+import { AddressKind, INTERNAL_NETWORKS, parseAddress } from '../minimise/address.js';
+import type { MinimisePolicy } from '../minimise/minimise.js';
+import type { Alert } from './alert.js';
+import { createDetectionEngine, type DetectionEngine, type EngineOptions } from './engine.js';
+import { type DetectSettings, detectOptions } from './settings.js';
+
+export interface LiveDetection {
+  readonly engine: DetectionEngine;
+  /** The pipeline's tap. */
+  readonly observe: (event: ConnectionEvent) => void;
+  /** Closes every open alert (shutdown) and stops the clock. */
+  stop(): void;
+}
+
+export interface LiveDetectionOptions {
+  readonly settings: DetectSettings;
+  /** Turns a listed internal address into the pseudonym detection sees (the member's policy). */
+  readonly privacy: () => MinimisePolicy;
+  readonly onAlert: (alert: Alert) => void;
+  /** Extra engine options (intel lookup, the background-scanner label). */
+  readonly engine?: Pick<EngineOptions, 'intel' | 'background'>;
+  readonly now?: () => number;
+  readonly tickMs?: number;
+}
+
+/**
+ * The pseudonym detection sees for an internal address in clear (a member lists its own scanner by
+ * address); undefined for anything else, which detection sees in clear.
+ */
+export function internalPseudonym(policy: () => MinimisePolicy): (address: string) => string | undefined {
+  const words = new Uint32Array(4);
+  return (address) => {
+    const kind = parseAddress(address, words);
+    if (kind === AddressKind.Invalid || !INTERNAL_NETWORKS.contains(kind, words)) return undefined;
+    return policy().pseudonyms.address(kind, words, address);
+  };
+}
+
+/** Undefined when detection is off (`detectEnabled` false). Throws a RangeError naming the bad key. */
+export function startLiveDetection(options: LiveDetectionOptions): LiveDetection | undefined {
+  const checked = detectOptions(options.settings, internalPseudonym(options.privacy));
+  if (!checked.ok) throw new RangeError(`${checked.key}: ${checked.reason}`);
+  if (!checked.enabled) return undefined;
+  const engine = createDetectionEngine({ ...checked.options, ...options.engine });
+  const now = options.now ?? Date.now;
+  const emit = (alerts: readonly Alert[]) => {
+    for (const alert of alerts) options.onAlert(alert);
+  };
+  const clock = setInterval(() => emit(engine.tick(now())), options.tickMs ?? 1000);
+  clock.unref();
+  return {
+    engine,
+    observe: (event) => {
+      const alerts = engine.observe(event, now());
+      if (alerts.length > 0) emit(alerts);
+    },
+    stop() {
+      clearInterval(clock);
+      emit(engine.finish());
+    },
+  };
+}
