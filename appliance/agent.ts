@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import type { AgentConfig } from './config.js';
-import { startLiveDetection } from './detect/live.js';
+import { DETECTION_OFF, startLiveDetection } from './detect/live.js';
 import { Enrolment, enrolmentSettings, type UplinkCredentials } from './enrol/enrolment.js';
 import { createEnrolmentApi } from './enrol/http.js';
 import { HealthSampler } from './health/health.js';
@@ -209,6 +209,7 @@ export async function startAgent(
     enrolment: enrolment.view(),
     health: health.latest(),
     sent: lastSent.view(),
+    detection: detection?.view() ?? DETECTION_OFF,
   });
   const statusServer = await startStatusServer({
     host: config.statusHost,

@@ -8,11 +8,36 @@ import type { ConnectionEvent } from '../../protocol/event.js';
 import { AddressKind, INTERNAL_NETWORKS, parseAddress } from '../minimise/address.js';
 import type { MinimisePolicy } from '../minimise/minimise.js';
 import type { Alert } from './alert.js';
-import { createDetectionEngine, type DetectionEngine, type EngineOptions } from './engine.js';
+import {
+  createDetectionEngine,
+  type DetectionEngine,
+  type DetectorStatus,
+  type EngineCounters,
+  type EngineOptions,
+} from './engine.js';
 import { type DetectSettings, detectOptions } from './settings.js';
+
+/** What the status page and /metrics show of detection. */
+export interface DetectionView {
+  readonly enabled: boolean;
+  /** Latest report of each recent alert, newest first. */
+  readonly recent: readonly Alert[];
+  readonly eventsSeen: number;
+  readonly detectors: readonly DetectorStatus[];
+  readonly counters: Readonly<EngineCounters>;
+}
+
+export const DETECTION_OFF: DetectionView = {
+  enabled: false,
+  recent: [],
+  eventsSeen: 0,
+  detectors: [],
+  counters: { events: 0, rawEvents: 0, ignored: 0, badTimestamps: 0, raised: 0, updated: 0, closed: 0 },
+};
 
 export interface LiveDetection {
   readonly engine: DetectionEngine;
+  view(): DetectionView;
   /** The pipeline's tap. */
   readonly observe: (event: ConnectionEvent) => void;
   /** Closes every open alert (shutdown) and stops the clock. */
@@ -57,6 +82,13 @@ export function startLiveDetection(options: LiveDetectionOptions): LiveDetection
   clock.unref();
   return {
     engine,
+    view: () => ({
+      enabled: true,
+      recent: [...engine.alerts()].reverse(),
+      eventsSeen: engine.counters.rawEvents,
+      detectors: engine.detectors(),
+      counters: { ...engine.counters },
+    }),
     observe: (event) => {
       const alerts = engine.observe(event, now());
       if (alerts.length > 0) emit(alerts);

@@ -9,6 +9,7 @@
 import { escapeHtml } from '../../common/html.js';
 import type { ConnectionEvent } from '../../protocol/event.js';
 import type { SettingsView } from '../settings/member-settings.js';
+import { ALERTS_CSS, alertsSection } from './alerts-section.js';
 import { renderSetupHelp, type SyslogTarget } from './help.js';
 import type { SettingsFormState } from './settings-form.js';
 import { renderSettingsSections, SETTINGS_CSS } from './settings-page.js';
@@ -64,7 +65,8 @@ pre.cmd{background:#f6f8fa;border:1px solid #d8dee4;border-radius:6px;padding:.6
 form{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center}input[type=password]{padding:.4rem;min-width:14rem}
 button{padding:.4rem .9rem;border-radius:6px;border:1px solid #12324f;background:#12324f;color:#fff;cursor:pointer}
 details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
-${SETTINGS_CSS}`;
+${SETTINGS_CSS}
+${ALERTS_CSS}`;
 
 export function renderStatusPage(model: PageModel): string {
   const p = model.publicStatus;
@@ -163,7 +165,13 @@ const signInForm = `<form method="post" action="/login"><input type="password" n
 aria-label="admin password" required><button type="submit">Sign in</button></form>`;
 
 function privateSections(s: AgentStatus, model: PageModel): string {
-  const sections = [connectionSection(s), sourcesSection(s, model), outboxSection(s), sentSection(s)];
+  const sections = [
+    alertsSection(s.detection),
+    connectionSection(s),
+    sourcesSection(s, model),
+    outboxSection(s),
+    sentSection(s),
+  ];
   if (model.settings) {
     sections.push(
       renderSettingsSections({

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { formatEnrolmentQr, parseEnrolmentQr } from '../../provisioning/enrolment.js';
+import type { Alert } from '../detect/alert.js';
+import { DETECTION_OFF, type DetectionView } from '../detect/live.js';
 import type { EnrolmentView } from '../enrol/enrolment.js';
 import { buildStatusApp, SESSION_COOKIE } from './server.js';
 import { SETUP_CODE_FILE } from './setup-code.js';
@@ -301,4 +303,51 @@ t.test('an unclaimed box: setting the admin password needs the setup code from t
   t.notMatch(onConsole(), code.slice(0, 5), 'and gone from the console');
   t.match(onConsole(), 'Status page:', 'which still shows the address');
   t.equal((await post(body(`&setupCode=${code}`), '127.0.0.1:8080')).statusCode, 400, 'set once only');
+});
+
+t.test('alerts: plain English and advice for the member, escaped, not on the public page', async (t) => {
+  const alert: Alert = {
+    id: 'vertical-scan:203.0.113.9:2026-01-01T00:00:00.000Z',
+    detector: 'vertical-scan',
+    kind: 'fast',
+    status: 'new',
+    severity: 'high',
+    source: '203.0.113.9',
+    keyRole: 'source',
+    targets: ['p:abcdefghijkl'],
+    ports: [22, 23, 80],
+    protocols: ['tcp'],
+    events: 120,
+    distinctTargets: 1,
+    distinctPorts: 120,
+    distinctCapped: false,
+    firstSeen: '2026-01-01T00:00:00.000Z',
+    lastSeen: '2026-01-01T00:00:30.000Z',
+    thresholds: { distinctPorts: 15, windowS: 60 },
+    label: 'targeted',
+    summary: '203.0.113.9 probed 120 ports of one host <script>alert(3)</script>',
+    advice: 'Block 203.0.113.9 at the firewall.',
+  };
+  const detection: DetectionView = {
+    ...DETECTION_OFF,
+    enabled: true,
+    recent: [alert],
+    detectors: [{ name: 'vertical-scan', tracked: 3, evicted: 7, raised: 1, updated: 0, suppressed: 0 }],
+  };
+  const a = await app(() => ({ ...fakeStatus(), detection }));
+  const local = (await a.inject({ url: '/', remoteAddress: '127.0.0.1' })).body;
+  t.match(local, /data-testid="alert" data-detector="vertical-scan"/, 'listed');
+  t.match(local, /What to do: Block 203\.0\.113\.9 at the firewall\./, 'with what to do');
+  t.match(local, /&lt;script&gt;alert\(3\)/, 'escaped');
+  t.notMatch(local, /<script>alert\(3\)/);
+  t.notMatch((await a.inject({ url: '/', remoteAddress: LAN })).body, /203\.0\.113\.9/, 'not public');
+  const metrics = (await a.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).body;
+  t.match(metrics, /cyberalarm_detect_alerts_total\{detector="vertical-scan"\} 1/);
+  t.match(metrics, /cyberalarm_detect_evicted_total\{detector="vertical-scan"\} 7/);
+
+  const quiet = await app(() => ({ ...fakeStatus(), detection: { ...detection, recent: [] } }));
+  t.match(
+    (await quiet.inject({ url: '/', remoteAddress: '127.0.0.1' })).body,
+    /Nothing suspicious found so far/,
+  );
 });

@@ -1,4 +1,5 @@
 import type { Metric } from '../../common/metrics.js';
+import type { DetectionView } from '../detect/live.js';
 import type { EnrolmentView } from '../enrol/enrolment.js';
 import type { HealthSample } from '../health/health.js';
 import type { TcpListenerCounters } from '../ingest/tcp.js';
@@ -37,6 +38,8 @@ export interface AgentStatus {
   readonly health: HealthSample;
   /** The last batch the uplink published, decoded ("what leaves this box"); null before the first. */
   readonly sent: SentSample | null;
+  /** Detection: recent alerts for the page; absent in status snapshots from before detection. */
+  readonly detection?: DetectionView;
 }
 
 /** What `GET /api/status` shows a browser on the LAN that has not signed in: what an officer needs. */
@@ -192,6 +195,22 @@ export function statusMetrics(s: AgentStatus): Metric[] {
       'Loss records not yet acknowledged by central',
       s.outbox.lossRecordsPending.length,
     ),
+    {
+      name: 'cyberalarm_outbox_alerts_total',
+      help: 'Alerts through the outbox: accepted (committed), acked (by the broker), lost (evicted or failed writes; in a loss record), invalid (refused before sealing)',
+      type: 'counter',
+      samples: [
+        { labels: { outcome: 'accepted' }, value: s.outbox.alertsAccepted },
+        { labels: { outcome: 'acked' }, value: s.outbox.alertsAcked },
+        { labels: { outcome: 'lost' }, value: s.outbox.alertsLost },
+        { labels: { outcome: 'invalid' }, value: s.outbox.alertsInvalid },
+      ],
+    },
+    gauge(
+      'cyberalarm_outbox_alerts_pending',
+      'Alerts stored and waiting for the broker',
+      s.outbox.alertsPending,
+    ),
     gauge('cyberalarm_outbox_depth_batches', 'Batches waiting in the outbox', s.outbox.depthBatches),
     gauge('cyberalarm_outbox_depth_events', 'Events waiting in the outbox', s.outbox.depthEvents),
     gauge(
@@ -208,6 +227,7 @@ export function statusMetrics(s: AgentStatus): Metric[] {
       'Times the drain rate held the backlog back',
       s.uplink.throttled,
     ),
+    ...detectionMetrics(s.detection),
     counter(
       'cyberalarm_uplink_restarts_total',
       'Times a fault in the MQTT stack restarted the uplink (the outbox kept every batch)',
@@ -232,6 +252,43 @@ export function notRunningUplinkStats(): UplinkStats {
     wireBytes: 0,
     lossRecordsSent: 0,
     lossRecordsAcked: 0,
+    alertBatchesPublished: 0,
+    alertBatchesAcked: 0,
+    alertsAcked: 0,
+    alertsInflight: 0,
     throttled: 0,
   };
+}
+
+/** Detection's counters: what it looked at, what it raised, and how full each detector's state is. */
+function detectionMetrics(d: DetectionView | undefined): Metric[] {
+  if (d === undefined || !d.enabled) return [];
+  const perDetector = (pick: (x: DetectionView['detectors'][number]) => number) =>
+    d.detectors.map((x) => ({ labels: { detector: x.name }, value: pick(x) }));
+  return [
+    {
+      name: 'cyberalarm_detect_events_total',
+      help: 'Raw events the detectors looked at',
+      type: 'counter',
+      samples: [{ value: d.counters.rawEvents }],
+    },
+    {
+      name: 'cyberalarm_detect_alerts_total',
+      help: 'Alerts raised, by detector',
+      type: 'counter',
+      samples: perDetector((x) => x.raised),
+    },
+    {
+      name: 'cyberalarm_detect_tracked',
+      help: 'Keys (sources, hosts, pairs) a detector tracks now; bounded by detectMaxTrackedSources',
+      type: 'gauge',
+      samples: perDetector((x) => x.tracked),
+    },
+    {
+      name: 'cyberalarm_detect_evicted_total',
+      help: 'Keys a detector dropped at its bound (a flood of spoofed sources shows here)',
+      type: 'counter',
+      samples: perDetector((x) => x.evicted),
+    },
+  ];
 }
