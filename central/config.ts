@@ -13,6 +13,67 @@ const BadBatchSettings = {
   flagWindowS: Setting.int(600, 'window, in seconds, for --flag-after-bad-batches', 1, 604_800),
 };
 
+/**
+ * The correlation job (central/correlate/) and the intel lists built from it (central/intel/).
+ * Shared by `run` (scheduled) and `correlate` / `intel publish` (on demand).
+ */
+export const CorrelationSettings = {
+  campaignMinMembers: Setting.int(
+    3,
+    'a campaign: an external source alerted on, or denied, at this many distinct members within --campaign-window-h',
+    2,
+    1_000_000,
+  ),
+  campaignWindowH: Setting.int(
+    24,
+    'hours within which a campaign source must reach --campaign-min-members',
+    1,
+    720,
+  ),
+  scannerMinMembers: Setting.int(
+    10,
+    "a mass scanner: a source at this many members or more (a 'new scanner' finding when never seen before; the 'scanners' intel list, labelled background on appliances, not the 'campaigns' list)",
+    2,
+    1_000_000,
+  ),
+  emergingPortMinRatio: Setting.int(
+    3,
+    "an emerging port: distinct sources in the period at least this many times the port's own daily baseline",
+    2,
+    1000,
+  ),
+  emergingPortMinSources: Setting.int(
+    10,
+    'an emerging port needs at least this many distinct sources in the period',
+    1,
+    1_000_000,
+  ),
+  emergingPortBaselineDays: Setting.int(
+    28,
+    "days before the period that make up a port's baseline (at least 7 days with data are needed)",
+    7,
+    28,
+  ),
+  correlateIntervalS: Setting.int(
+    3600,
+    'seconds between scheduled correlation runs over the last --campaign-window-h hours (0: off)',
+    0,
+    604_800,
+  ),
+  intelPublishIntervalS: Setting.int(
+    3600,
+    'seconds between scheduled intel list publications (campaigns, scanners, imported lists; 0: off)',
+    0,
+    604_800,
+  ),
+  intelListDays: Setting.int(
+    7,
+    'days a campaign or scanner finding keeps its source on the published intel lists',
+    1,
+    90,
+  ),
+};
+
 /** Every setting of `cyberalarm-central run`; flags, `--help` and `config sample` derive from this. */
 export const CentralConfigSchema = Type.Object(
   {
@@ -55,6 +116,7 @@ export const CentralConfigSchema = Type.Object(
       { pattern: '^[A-Za-z0-9_.-]{0,64}$' },
     ),
     ...BadBatchSettings,
+    ...CorrelationSettings,
     portalHost: Setting.text('0.0.0.0', 'address the HTTPS portal and API bind to'),
     portalPort: Setting.port(8443, 'HTTPS portal and API; 0 picks a free port'),
     serverNames: Setting.text(

@@ -13,6 +13,7 @@ import { migration as rollupJob } from './006-rollup-job.js';
 import { migration as summaryFields } from './007-summary-fields.js';
 import { migration as alertsHealth } from './008-alerts-health.js';
 import { migration as batchDigest } from './009-batch-digest.js';
+import { migration as findings } from './010-findings.js';
 
 export const migrations: readonly Migration[] = [
   initial,
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   summaryFields,
   alertsHealth,
   batchDigest,
+  findings,
 ];
