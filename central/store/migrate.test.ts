@@ -23,6 +23,7 @@ const TABLES = [
   'enrolment_requests',
   'events',
   'events_default',
+  'findings',
   'flow_summaries',
   'flow_summaries_default',
   'forces',
