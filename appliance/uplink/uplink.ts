@@ -4,8 +4,9 @@
  * acknowledges it (PUBACK). Speaks MQTT v5 and falls back to 3.1.1 only when the broker refuses v5
  * (the embedded Aedes broker does): see docs/ARCHITECTURE.md for what that changes.
  *
- * Priority: loss records (and, when they exist, alerts and health) are published before any
- * backlog batch and are not rate-limited. Backlog drains through a token bucket of
+ * Priority: loss records, then alert batches (`ca/v1/dev/<id>/up/alerts`, their own window of
+ * `inflightBatches`), are published before any event batch and are not rate-limited; while an alert
+ * batch waits for room in its window, no event batch is sent either. (Health will join them.) Backlog drains through a token bucket of
  * `maxBytesPerS` payload bytes (one second of burst), so a thousand devices coming back from an
  * outage at once arrive at central at a bounded rate instead of all their backlog at line speed.
  */
@@ -50,12 +51,16 @@ export interface UplinkStats {
   ackedEvents: number;
   refusedBatches: number;
   inflight: number;
-  /** Payload bytes published (batches and loss records). */
+  /** Payload bytes published (batches, alert batches and loss records). */
   bytesSent: number;
   /** Bytes of the PUBLISH packets (fixed header, topic, packet id, properties, payload). */
   wireBytes: number;
   lossRecordsSent: number;
   lossRecordsAcked: number;
+  alertBatchesPublished: number;
+  alertBatchesAcked: number;
+  alertsAcked: number;
+  alertsInflight: number;
   /** Times the drain rate held the backlog back. */
   throttled: number;
   lastAckAt?: string;
@@ -70,6 +75,9 @@ export class Uplink {
   /** Highest seq handed to the client in this connection; reset on reconnect so unacked ones go again. */
   private sentThrough = -1;
   private readonly inflight = new Set<number>();
+  /** The same for alert batches (their numbers come from the same sequence as event batches). */
+  private alertsSentThrough = -1;
+  private readonly alertsInflight = new Set<number>();
   /** Loss record versions published on this connection (reason → version). */
   private readonly lossSent = new Map<LossReason, number>();
   private readonly drain: DrainLimiter | undefined;
@@ -91,6 +99,10 @@ export class Uplink {
     wireBytes: 0,
     lossRecordsSent: 0,
     lossRecordsAcked: 0,
+    alertBatchesPublished: 0,
+    alertBatchesAcked: 0,
+    alertsAcked: 0,
+    alertsInflight: 0,
     throttled: 0,
   };
 
@@ -100,7 +112,7 @@ export class Uplink {
     this.drain = rate > 0 ? new DrainLimiter(rate, this.monotonicNowMs()) : undefined;
     options.outbox.onSealed(() => this.pump());
     options.outbox.onLoss(() => this.pump());
-    options.outbox.setInFlightCheck((seq) => this.inflight.has(seq));
+    options.outbox.setInFlightCheck((seq) => this.inflight.has(seq) || this.alertsInflight.has(seq));
   }
 
   start(): void {
@@ -166,9 +178,12 @@ export class Uplink {
     client.removeAllListeners();
     client.end(true);
     this.inflight.clear();
+    this.alertsInflight.clear();
     this.lossSent.clear();
     this.stats.inflight = 0;
+    this.stats.alertsInflight = 0;
     this.sentThrough = -1;
+    this.alertsSentThrough = -1;
     if (this.stopped) return;
     const delay =
       this.attempt < 0
@@ -178,11 +193,15 @@ export class Uplink {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  /** Loss records first (every new version), then fills the in-flight window, oldest batch first. */
+  /**
+   * Loss records first (every new version), then alert batches, then fills the in-flight window,
+   * oldest event batch first.
+   */
   private pump(): void {
     const client = this.client;
     if (!client || this.stats.state !== 'connected') return;
     this.sendLosses(client);
+    if (!this.sendAlerts(client)) return;
     let room = this.options.inflightBatches - this.inflight.size;
     if (room <= 0) return;
     const drain = this.drain;
@@ -232,6 +251,46 @@ export class Uplink {
       });
     }
     if (drain !== undefined && next.length > 0) setImmediate(() => this.pump());
+  }
+
+  /**
+   * Publishes the alert batches not yet sent on this connection, up to `inflightBatches` of them
+   * unacknowledged. Returns false while some wait for room: event batches then wait too, so an
+   * alert is never queued behind backlog on the connection.
+   */
+  private sendAlerts(client: MqttClient): boolean {
+    const room = this.options.inflightBatches - this.alertsInflight.size;
+    const next = this.options.outbox.peekAlerts(this.alertsSentThrough, Math.max(room, 0) + 1);
+    const sendable = next.slice(0, Math.max(room, 0));
+    for (const batch of sendable) {
+      this.alertsSentThrough = batch.seq;
+      this.alertsInflight.add(batch.seq);
+      this.stats.alertsInflight = this.alertsInflight.size;
+      this.stats.alertBatchesPublished++;
+      const topic = uplinkTopic(this.options.deviceId, 'alerts');
+      this.count(topic, batch.payload.length);
+      client.publish(topic, Buffer.from(batch.payload), { qos: 1 }, (err, packet) => {
+        if (client !== this.client) return;
+        const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+        if (err || reason >= 0x80) {
+          this.stats.refusedBatches++;
+          this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
+          this.dropConnection(client);
+          return;
+        }
+        this.alertsInflight.delete(batch.seq);
+        this.stats.alertsInflight = this.alertsInflight.size;
+        this.stats.alertBatchesAcked++;
+        this.stats.alertsAcked += batch.alerts;
+        this.stats.lastAckAt = new Date().toISOString();
+        this.options.outbox.ackAlerts(batch.seq).then(
+          () => this.pump(),
+          (ackErr: Error) =>
+            this.options.logger.error({ err: ackErr, seq: batch.seq }, 'outbox alerts ack failed'),
+        );
+      });
+    }
+    return next.length <= sendable.length;
   }
 
   /** Publishes each loss record version not yet sent on this connection. */

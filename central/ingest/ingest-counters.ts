@@ -18,8 +18,7 @@ export interface IngestCounters {
   /** Failed attempts to flag a device (retried at the next bad batch). */
   flagErrors: number;
   /**
-   * Uplink messages of a kind central has no store for yet (alerts, health until their issues
-   * land), by kind: quarantined whole (handlers/not-ingested-yet.ts), so also in `quarantined`.
+   * Uplink messages of a kind central has no store for yet (health until its issue lands), by kind: quarantined whole (handlers/not-ingested-yet.ts), so also in `quarantined`.
    * Kinds are the protocol's, so bounded.
    */
   ignoredByKind: Record<string, number>;
@@ -29,6 +28,16 @@ export interface IngestCounters {
   clearedAddresses: number;
   /** Event times stored empty: more than a day ahead of central's clock. */
   clearedTimes: number;
+  /** Alerts batches received / stored / redelivered (handlers/alerts.ts). */
+  alertBatches: number;
+  alertBatchesStored: number;
+  alertDuplicates: number;
+  /** New alerts stored, by `detector|severity` (at most 64 pairs, then `other|other`). */
+  alertsStoredBy: Record<string, number>;
+  /** Reports that replaced a stored alert (update, final). */
+  alertsUpdated: number;
+  /** Reports older than the stored one (a late copy of an earlier batch): ignored. */
+  alertsStale: number;
 }
 
 export function newIngestCounters(): IngestCounters {
@@ -47,6 +56,12 @@ export function newIngestCounters(): IngestCounters {
     ignoredForeign: 0,
     clearedAddresses: 0,
     clearedTimes: 0,
+    alertBatches: 0,
+    alertBatchesStored: 0,
+    alertDuplicates: 0,
+    alertsStoredBy: {},
+    alertsUpdated: 0,
+    alertsStale: 0,
   };
 }
 

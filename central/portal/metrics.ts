@@ -68,6 +68,31 @@ export function ingestMetrics(c: IngestCounters): Metric[] {
         { labels: { field: 'time' }, value: c.clearedTimes },
       ],
     },
+    counter('cyberalarm_central_alert_batches_total', 'Alerts batches received', c.alertBatches),
+    counter('cyberalarm_central_alert_batches_stored_total', 'Alerts batches stored', c.alertBatchesStored),
+    counter(
+      'cyberalarm_central_alert_batches_duplicate_total',
+      'Redelivered alerts batches ignored',
+      c.alertDuplicates,
+    ),
+    {
+      name: 'cyberalarm_central_alerts_stored_total',
+      help: 'New alerts stored, by detector and severity (at most 64 pairs, then "other")',
+      type: 'counter',
+      samples: Object.entries(c.alertsStoredBy).map(([key, value]) => {
+        const [detector = 'other', severity = 'other'] = key.split('|');
+        return { labels: { detector, severity }, value };
+      }),
+    },
+    {
+      name: 'cyberalarm_central_alert_reports_total',
+      help: 'Later reports of a stored alert: updated (the row now shows it) or stale (older than the row, ignored)',
+      type: 'counter',
+      samples: [
+        { labels: { outcome: 'updated' }, value: c.alertsUpdated },
+        { labels: { outcome: 'stale' }, value: c.alertsStale },
+      ],
+    },
     counter(
       'cyberalarm_central_foreign_topic_total',
       'Messages on a topic that is not a device uplink topic',

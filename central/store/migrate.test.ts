@@ -14,6 +14,7 @@ const freshDatabase = (t: Test, engine: Engine) => freshDb(t, engine, { migrated
 // Partitioned tables and their DEFAULT partitions are listed; a fresh install has no day partitions
 // until maintenance creates them.
 const TABLES = [
+  'alert_batches',
   'alerts',
   'audit_log',
   'batches',

@@ -6,6 +6,7 @@
 import type { UplinkKind } from '../../../protocol/topics.js';
 import type { IngestContext } from '../ingest.js';
 import type { IncomingUplink } from '../store-batch.js';
+import { alerts } from './alerts.js';
 import { events } from './events.js';
 import { loss } from './loss.js';
 import { notIngestedYet } from './not-ingested-yet.js';
@@ -25,11 +26,11 @@ export interface UplinkHandler {
 }
 
 /** Every uplink kind has an entry, so nothing a device sends is acknowledged and lost: the kinds
- * without a store yet are quarantined (not-ingested-yet.ts) on both broker paths. */
+ * without a store yet (health) are quarantined (not-ingested-yet.ts) on both broker paths. */
 export const UPLINK_HANDLERS: Readonly<Record<UplinkKind, UplinkHandler>> = {
   events,
   loss,
-  alerts: notIngestedYet('alerts'),
+  alerts,
   health: notIngestedYet('health'),
 };
 

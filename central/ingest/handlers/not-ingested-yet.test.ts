@@ -9,7 +9,7 @@ import { INGESTED_KINDS } from './index.js';
 
 const DEVICE = 'dev-junk';
 
-t.test('alerts and health (no store yet) are quarantined whole with a reason, never dropped', async (t) => {
+t.test('health (no store yet) is quarantined whole with a reason, never dropped', async (t) => {
   const { db } = await freshDatabase(t, 'pglite');
   const ctx: IngestContext = {
     db,
@@ -19,7 +19,7 @@ t.test('alerts and health (no store yet) are quarantined whole with a reason, ne
     logger: createLogger('test', 'silent'),
   };
   const junk = Buffer.from('junk that is no CBOR at all '.repeat(20)); // longer than a batch sample
-  for (const kind of ['alerts', 'health', 'health'] as const)
+  for (const kind of ['health', 'health'] as const)
     await ingestMessage(ctx, { topic: uplinkTopic(DEVICE, kind), payload: junk });
 
   const rows = await db.query<{ topic: string; reason: string; size_bytes: number; sample: Uint8Array }>(
@@ -29,7 +29,6 @@ t.test('alerts and health (no store yet) are quarantined whole with a reason, ne
   t.same(
     rows.map((r) => [r.topic, r.reason, r.size_bytes]),
     [
-      [uplinkTopic(DEVICE, 'alerts'), 'kind not ingested yet: alerts', junk.length],
       [uplinkTopic(DEVICE, 'health'), 'kind not ingested yet: health', junk.length],
       [uplinkTopic(DEVICE, 'health'), 'kind not ingested yet: health', junk.length],
     ],
@@ -39,12 +38,11 @@ t.test('alerts and health (no store yet) are quarantined whole with a reason, ne
     rows.every((r) => Buffer.from(r.sample).equals(junk)),
     'the whole payload is kept, so a later handler can replay it',
   );
-  t.equal(ctx.counters.quarantined, 3);
+  t.equal(ctx.counters.quarantined, 2);
   t.same(ctx.counters.quarantinedByReason, {
-    'kind not ingested yet: alerts': 1,
     'kind not ingested yet: health': 2,
   });
-  t.same(ctx.counters.ignoredByKind, { alerts: 1, health: 2 }, 'still counted by kind');
+  t.same(ctx.counters.ignoredByKind, { health: 2 }, 'still counted by kind');
   const [device] = await db.query<{ bad_batches: number; flagged: boolean }>(
     'SELECT bad_batches, flagged FROM devices WHERE device_id = $1',
     [DEVICE],

@@ -14,6 +14,7 @@ import { migration as summaryFields } from './007-summary-fields.js';
 import { migration as alertsHealth } from './008-alerts-health.js';
 import { migration as batchDigest } from './009-batch-digest.js';
 import { migration as findings } from './010-findings.js';
+import { migration as alertReports } from './011-alert-reports.js';
 
 export const migrations: readonly Migration[] = [
   initial,
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   alertsHealth,
   batchDigest,
   findings,
+  alertReports,
 ];
