@@ -24,9 +24,11 @@ import {
   sessionOfficer,
   signIn,
 } from '../officers/officers.js';
+import { forceAlerts } from '../store/alert-list.js';
 import { forceAuditLog } from '../store/audit.js';
 import type { Database } from '../store/db.js';
 import {
+  alertsPage,
   auditPage,
   devicesPage,
   enrolledPage,
@@ -241,6 +243,37 @@ export function registerOfficerRoutes(
       a.ctx.nonce,
       messagePage(a.ctx, 'Revoked', `Device ${result.deviceId} is revoked and disconnected.`),
     );
+  });
+
+  /**
+   * Recent alerts of the officer's force (`?member=` narrows to one member of it; a member of
+   * another force simply matches nothing). `/portal/alerts.json` is the same list as JSON for
+   * scripts run with the officer's session: GET only, so no CSRF token is involved.
+   */
+  const alertsOf = async (a: Authed, query: unknown) => {
+    const member = (query as Form | null)?.member;
+    const memberId = typeof member === 'string' && member !== '' ? member.slice(0, 200) : undefined;
+    const alerts = await forceAlerts(db, a.officer.forceId, memberId ? { memberId } : {});
+    return { alerts, memberId };
+  };
+
+  app.get('/portal/alerts', pub, async (req, reply) => {
+    const a = await authed(req, reply);
+    if (!a) return reply;
+    const { alerts, memberId } = await alertsOf(a, req.query);
+    const members = await service.membersOfForce(a.officer.forceId);
+    return sendHtml(reply, a.ctx.nonce, alertsPage(a.ctx, alerts, members, memberId));
+  });
+
+  app.get('/portal/alerts.json', pub, async (req, reply) => {
+    const session = await sessionOfficer(db, req.cookies[SESSION_COOKIE]);
+    if (!session) return reply.code(401).send({ error: 'sign in first', code: 'unauthorised' });
+    const a: Authed = { officer: session.officer, csrf: session.csrfToken, ctx: { nonce: '' } };
+    const { alerts } = await alertsOf(a, req.query);
+    return reply
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .send({ force: session.officer.forceId, alerts });
   });
 
   app.get('/portal/audit', pub, async (req, reply) => {

@@ -8,11 +8,13 @@
  * `#qr-file` (picture upload), `#camera-start`, `#pairing-code`, `#lookup-form`; request page
  * `#device-id #fingerprint #request-age #member-id #member-name #sector #contact #approve #reject`;
  * result `#enrolled`; errors `#error`; devices `#devices` (a row per device `tr[data-device]`,
- * revoke button `.revoke`); audit `#audit`.
+ * revoke button `.revoke`); audit `#audit`; alerts `#alerts` (a row per alert `tr[data-alert]`), member filter
+ * `#alert-member`.
  */
 import { escapeHtml } from '../../common/html.js';
 import type { DeviceRow, MemberRow, RequestView } from '../enrolment/enrolment-service.js';
 import type { Officer } from '../officers/officers.js';
+import type { AlertListRow } from '../store/alert-list.js';
 import type { AuditRow } from '../store/audit.js';
 
 const esc = escapeHtml;
@@ -41,7 +43,7 @@ code{word-break:break-all}.muted{color:#555;font-size:.9rem}`;
 
 export function layout(ctx: PageContext, title: string, body: string): string {
   const nav = ctx.officer
-    ? `<nav><a href="/portal/enrol">Enrol</a> · <a href="/portal/devices">Devices</a> · <a href="/portal/audit">Audit log</a></nav>
+    ? `<nav><a href="/portal/enrol">Enrol</a> · <a href="/portal/devices">Devices</a> · <a href="/portal/alerts">Alerts</a> · <a href="/portal/audit">Audit log</a></nav>
 <form method="post" action="/portal/sign-out"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}"><button>Sign out ${esc(ctx.officer.username)} (${esc(ctx.officer.forceId)})</button></form>`
     : '';
   return `<!doctype html>
@@ -256,5 +258,44 @@ export function auditPage(ctx: PageContext, entries: readonly AuditRow[]): strin
     'Audit log',
     `<div class="card"><table id="audit"><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th><th>Subject</th><th>From</th>
 <th>Detail</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+  );
+}
+
+/** Recent alerts of the force's members, newest report first; every device-sent value is escaped. */
+export function alertsPage(
+  ctx: PageContext,
+  alerts: readonly AlertListRow[],
+  members: readonly MemberRow[],
+  memberId: string | undefined,
+): string {
+  const options = members
+    .map(
+      (m) =>
+        `<option value="${esc(m.memberId)}"${m.memberId === memberId ? ' selected' : ''}>${esc(m.name)}</option>`,
+    )
+    .join('');
+  const filter = `<form method="get" action="/portal/alerts" class="card">
+<label for="alert-member">Member</label>
+<select id="alert-member" name="member"><option value="">All members of your force</option>${options}</select>
+<button class="secondary" type="submit">Show</button></form>`;
+  const rows = alerts
+    .map(
+      (
+        a,
+      ) => `<tr data-alert="${esc(a.alertId)}"><td>${when(a.updatedAt ?? a.receivedAt)}</td><td>${esc(a.memberName)}<br><code>${esc(a.deviceId)}</code></td>
+<td>${esc(a.severity)}${a.label === 'background' ? ' <span class="muted">(background)</span>' : ''}</td><td>${esc(a.detector)}${a.kind ? ` <span class="muted">${esc(a.kind)}</span>` : ''}<br>${esc(a.status ?? '')}</td>
+<td><code>${esc(a.subject ?? '')}</code></td><td>${esc(a.events ?? '')}</td>
+<td class="summary">${esc(a.summary)}${a.advice ? `<br><span class="muted">${esc(a.advice)}</span>` : ''}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    ctx,
+    'Alerts',
+    `${filter}${
+      alerts.length === 0
+        ? '<p id="alerts">No alerts from your members\' appliances.</p>'
+        : `<div class="card"><table id="alerts"><thead><tr><th>Latest report (UTC)</th><th>Member</th><th>Severity</th><th>Detector</th>
+<th>Address</th><th>Events</th><th>What happened</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    }`,
   );
 }
