@@ -426,3 +426,93 @@ export class DistinctWindow<T> {
     return this.bySub.get(sub);
   }
 }
+
+/**
+ * Two `DistinctWindow`s of `windowMs` that hop by half a window (window k covers
+ * [origin + k·W/2, origin + k·W/2 + W), origin being the key's first event): every stretch of W/2
+ * lies whole in one of them, so a burst no longer than half a window is never split across a
+ * boundary the way a lone tumbling window can split it. Twice the state of one window, and like it
+ * the same on raw events and their summaries (each record lands in the windows its time falls in).
+ */
+export class HoppingDistinctWindow<T> {
+  private readonly windows: [DistinctWindow<T> | undefined, DistinctWindow<T> | undefined] = [
+    undefined,
+    undefined,
+  ];
+  private readonly index: [number, number] = [-1, -1];
+  private readonly halfMs: number;
+  /** The window whose count `add` returned (the evidence for a finding). */
+  crossed: DistinctWindow<T> | undefined;
+
+  constructor(
+    private readonly originMs: number,
+    private readonly windowMs: number,
+    private readonly maxSubKeys: number,
+    private readonly cap: number,
+  ) {
+    this.halfMs = Math.max(1, Math.floor(windowMs / 2));
+  }
+
+  /**
+   * Adds to both windows `tMs` falls in; returns the larger sub-key distinct count among those where
+   * `value` was new, else 0 (a threshold is crossed once per window, so at most twice per burst).
+   */
+  add(tMs: number, weight: number, sub: string, value: T): number {
+    const k = Math.max(0, Math.floor((tMs - this.originMs) / this.halfMs));
+    let best = 0;
+    this.crossed = undefined;
+    for (let j = Math.max(0, k - 1); j <= k; j++) {
+      const slot = j & 1;
+      if (this.index[slot]! < j) {
+        // A new window starts with this event (a late, older event never reopens a dropped one).
+        this.index[slot] = j;
+        this.windows[slot] = new DistinctWindow<T>(tMs, this.windowMs, this.maxSubKeys, this.cap);
+      }
+      if (this.index[slot] !== j) continue;
+      const n = this.windows[slot]!.add(tMs, weight, sub, value);
+      if (n > best) {
+        best = n;
+        this.crossed = this.windows[slot];
+      }
+    }
+    return best;
+  }
+}
+
+/**
+ * A weighted event count over the last `windowMs`, sliding in `buckets` steps (a ring of sub-window
+ * buckets on the events' clock): a burst is counted whole wherever it starts, where a tumbling window
+ * opened by an earlier, unrelated event can cut it in two. Fixed state: two small arrays.
+ */
+export class SlidingCount {
+  private readonly counts: Float64Array;
+  private readonly index: Float64Array;
+  private readonly bucketMs: number;
+
+  constructor(
+    windowMs: number,
+    private readonly buckets = 10,
+  ) {
+    this.bucketMs = Math.max(1, windowMs / buckets);
+    this.counts = new Float64Array(buckets);
+    this.index = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Counts `weight` at `tMs`; returns the total of the window ending with `tMs`'s bucket. */
+  add(tMs: number, weight: number): number {
+    const n = this.buckets;
+    const b = Math.floor(tMs / this.bucketMs);
+    const slot = ((b % n) + n) % n;
+    if (this.index[slot]! < b) {
+      this.index[slot] = b;
+      this.counts[slot] = 0;
+    }
+    // A late event whose bucket has already been reused is counted in the current one.
+    this.counts[slot]! += weight;
+    let newest = b;
+    for (let i = 0; i < n; i++) if (this.index[i]! > newest) newest = this.index[i]!;
+    let sum = 0;
+    for (let i = 0; i < n; i++) if (this.index[i]! > newest - n) sum += this.counts[i]!;
+    return sum;
+  }
+}

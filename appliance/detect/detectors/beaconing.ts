@@ -11,12 +11,16 @@
  * Every (host, destination) pair a browsing machine opens would crowd out the few that matter, so
  * pairs start in a probation map and move to the tracked map only once contacted a second time (the
  * 2Q cache idea): a flood of one-off pairs evicts other one-off pairs, not a beacon being watched.
- * Time services (NTP 123) and DNS (53) are regular by design and are skipped (`ignorePorts`).
+ * Time services (NTP 123) and DNS (53) are regular by design and are skipped (`ignorePorts`), on
+ * either side: a member's own NTP or DNS server answering an internet client that polls every 64 s
+ * sends from 123 or 53 to the client's port, as regular as any beacon. Other answers (a well-known
+ * source port to a high port, `looksLikeReply`) are a server's half of a conversation, not a host
+ * calling out, and are skipped too.
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, BoundedMap, newCounters, weightOf } from '../kit.js';
+import { AlertBook, BoundedMap, looksLikeReply, newCounters, weightOf } from '../kit.js';
 
 export interface BeaconingSettings extends CommonSettings {
   readonly minIntervals: number;
@@ -177,6 +181,8 @@ export const beaconing: Detector<BeaconingSettings> = {
         const dst = e.dst_ip;
         if (src === undefined || dst === undefined) return [];
         if (e.dst_port !== undefined && ignorePorts.has(e.dst_port)) return [];
+        if (e.src_port !== undefined && ignorePorts.has(e.src_port)) return [];
+        if (looksLikeReply(e)) return [];
         if (!context.isInternal(src) || !context.isExternal(dst)) return [];
         const key = `${src}>${dst}`;
         const out: Alert[] = [];

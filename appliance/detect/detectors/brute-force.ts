@@ -10,6 +10,27 @@
  * account), which stays under a per-host threshold: `sprayMinHosts` hosts and on average
  * `minAttemptsPerHost` attempts per host. A sweep with one attempt per host is a horizontal
  * scan, not spraying.
+ *
+ * Slow spraying: real sprayers go slowly on purpose, one try per account every few minutes or per
+ * half hour, to stay under lockout thresholds, so nothing shows within 300 s. A second, long window
+ * per source and service (`slowWindowS`, 6 h) catches it by volume and spread together: at least
+ * `slowSprayMinHosts` hosts, `slowSprayMinAttempts` attempts in all and `slowMinAttemptsPerHost` on
+ * average. What separates it from a member's admin who logs in to six servers a few times a day from
+ * home is the product hosts × attempts: the admin makes tens of connections, a sprayer hundreds.
+ * What it cannot separate is the member's own automation from outside (a configuration-management
+ * or backup server that logs in to ten hosts every half hour): that looks the same in a connection
+ * log, and belongs on the `detectIgnore` list. The slow window is one small record per source and
+ * service in a capped map, like the fast one.
+ *
+ * Web ports (the SSL-VPN entry: 443, 10443, 4433) are special. 443 is every web server's port, and a
+ * SYN flood at it is thousands of "attempts" in seconds. A VPN portal brute force is sustained
+ * guessing: minutes of attempts at a moderate rate. So for a service with `minSpanS`, attempts count
+ * only once they span at least `minSpanS` and average at most `maxRatePerS` over that span; a source
+ * at hundreds a second is a flood (the flood detector's), not guessing. Span and rate come from the
+ * events' own times (a summary's `ts` and `last_seen`), so summaries give the same answer. Trade-off:
+ * a guesser faster than `maxRatePerS` on 443 (50/s, far above what a portal's log-in answers) is
+ * missed here, and below the flood detector's 300/s it is missed there too. Web ports also never
+ * count as spraying: a visitor's browser opens a few connections to each of a member's web servers.
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert, Severity } from '../alert.js';
@@ -30,6 +51,12 @@ export interface BruteForceService {
   readonly ports: readonly number[];
   /** Attempts from one source within `windowS` that make a brute force. */
   readonly minAttempts: number;
+  /** Web-based services only: attempts count once they span this long (a burst is a flood)… */
+  readonly minSpanS?: number;
+  /** …at an average of at most this many a second over that span. */
+  readonly maxRatePerS?: number;
+  /** False: spreading over hosts is not spraying (web ports: browsers reach several web servers). */
+  readonly spray?: boolean;
 }
 
 export interface BruteForceSettings extends CommonSettings {
@@ -41,6 +68,11 @@ export interface BruteForceSettings extends CommonSettings {
   readonly minAttemptsPerHost: number;
   /** Hosts that make a spray: fewer attempts than `minAttempts` in all, spread over this many hosts. */
   readonly sprayMinHosts: number;
+  /** The slow spraying window: per source and service, tumbling from its first attempt. */
+  readonly slowWindowS: number;
+  readonly slowSprayMinHosts: number;
+  readonly slowSprayMinAttempts: number;
+  readonly slowMinAttemptsPerHost: number;
 }
 
 // Ports: IANA service-names registry; SSL-VPN portals: Fortinet (10443), SonicWall/others (4433).
@@ -51,13 +83,23 @@ const SERVICES: readonly BruteForceService[] = [
   { name: 'VNC', ports: [5900, 5901, 5902, 5903], minAttempts: 10 },
   { name: 'Telnet', ports: [23, 2323], minAttempts: 5 },
   { name: 'FTP', ports: [21], minAttempts: 20 },
-  { name: 'SSL-VPN', ports: [443, 10443, 4433], minAttempts: 300 },
+  {
+    name: 'SSL-VPN',
+    ports: [443, 10443, 4433],
+    minAttempts: 300,
+    minSpanS: 120,
+    maxRatePerS: 50,
+    spray: false,
+  },
   { name: 'IKE VPN', ports: [500, 4500], minAttempts: 30 },
   { name: 'mail submission', ports: [587, 465], minAttempts: 30 },
 ];
 
 interface ServiceWindow {
   events: number;
+  firstMs: number;
+  /** Latest event time seen (a summary's `last_seen` included). */
+  lastMs: number;
   readonly hosts: CappedSet<string>;
   readonly ports: CappedSet<number>;
   fired: number; // 0: nothing raised in this window, 2: medium, 3: high
@@ -68,6 +110,23 @@ interface SourceState {
   startMs: number;
   lastMs: number;
   readonly byService: Map<BruteForceService, ServiceWindow>;
+}
+
+/** One source's attempts at one service over the slow window (keyed `service|source`). */
+interface SlowWindow {
+  startMs: number;
+  lastMs: number;
+  events: number;
+  hosts: CappedSet<string>;
+  fired: boolean;
+}
+
+/** The weight of an event towards a service's threshold: zero while a web port's burst is a flood. */
+function sustained(service: BruteForceService, sw: ServiceWindow): boolean {
+  if (service.minSpanS === undefined) return true;
+  const spanS = (sw.lastMs - sw.firstMs) / 1000;
+  if (spanS < service.minSpanS) return false;
+  return service.maxRatePerS === undefined || sw.events / spanS <= service.maxRatePerS;
 }
 
 const NAME = 'brute-force';
@@ -82,6 +141,10 @@ export const bruteForce: Detector<BruteForceSettings> = {
     highFactor: 10,
     minAttemptsPerHost: 3,
     sprayMinHosts: 5,
+    slowWindowS: 6 * 3600,
+    slowSprayMinHosts: 10,
+    slowSprayMinAttempts: 100,
+    slowMinAttemptsPerHost: 4,
     maxTrackedKeys: 10_000,
     cooldownS: 3600,
   },
@@ -90,7 +153,9 @@ export const bruteForce: Detector<BruteForceSettings> = {
     const windowMs = settings.windowS * 1000;
     const byPort = new Map<number, BruteForceService>();
     for (const s of settings.services) for (const p of s.ports) byPort.set(p, s);
+    const slowWindowMs = settings.slowWindowS * 1000;
     const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
+    const slow = new BoundedMap<SlowWindow>(settings.maxTrackedKeys, counters);
     const book = new AlertBook(
       {
         detector: NAME,
@@ -98,8 +163,8 @@ export const bruteForce: Detector<BruteForceSettings> = {
         maxOpen: settings.maxTrackedKeys,
         describe: (f) => ({
           summary:
-            f.kind === 'spray'
-              ? `${f.source} tried to log in to ${f.detail} on ${f.distinctTargets} of your hosts, a few times each (${f.events} attempts over ${span(f)}): password spraying.${labelNote(f)}`
+            f.kind === 'spray' || f.kind === 'slow-spray'
+              ? `${f.source} tried to log in to ${f.detail} on ${f.distinctTargets} of your hosts, a few times each (${f.events} attempts over ${span(f)}${f.kind === 'slow-spray' ? ', spread out as if to stay under lock-out limits' : ''}): password spraying.${labelNote(f)}`
               : f.detail === 'Telnet'
                 ? `${f.source} made ${f.events} Telnet connection attempts to ${f.targets.join(', ')} over ${span(f)}: the pattern of Mirai-style botnets trying default passwords on routers, cameras and other devices.${labelNote(f)}`
                 : `${f.source} made ${f.events} connection attempts to ${f.detail} on ${f.targets.join(', ')} over ${span(f)}: someone is trying to guess a password.${labelNote(f)}`,
@@ -112,9 +177,62 @@ export const bruteForce: Detector<BruteForceSettings> = {
       context,
       counters,
     );
+    /** The slow spraying window: hosts × attempts over hours. */
+    function observeSlow(
+      src: string,
+      dst: string,
+      service: BruteForceService,
+      tMs: number,
+      w: number,
+      proto: string | undefined,
+    ): Alert | undefined {
+      const sl = slow.touch(`${service.name}|${src}`, () => ({
+        startMs: tMs,
+        lastMs: tMs,
+        events: 0,
+        hosts: new CappedSet(256),
+        fired: false,
+      }));
+      if (tMs - sl.startMs >= slowWindowMs) {
+        sl.startMs = tMs;
+        sl.events = 0;
+        sl.fired = false;
+        sl.hosts = new CappedSet(256);
+      }
+      if (tMs > sl.lastMs) sl.lastMs = tMs;
+      sl.events += w;
+      sl.hosts.add(dst);
+      // Past 256 hosts the per-host average is unknown: so wide a reach is a sweep (horizontal-scan's).
+      if (
+        sl.fired ||
+        sl.hosts.capped ||
+        sl.hosts.size < settings.slowSprayMinHosts ||
+        sl.events < settings.slowSprayMinAttempts ||
+        sl.events < sl.hosts.size * settings.slowMinAttemptsPerHost
+      )
+        return undefined;
+      sl.fired = true;
+      // Already alerted (by the fast window's count or spread): that alert goes on, as it is.
+      if (book.isOpen(src, tMs)) return undefined;
+      return book.raise(src, tMs, {
+        severity: 'medium',
+        kind: 'slow-spray',
+        thresholds: {
+          distinctTargets: settings.slowSprayMinHosts,
+          events: settings.slowSprayMinAttempts,
+          attemptsPerHost: settings.slowMinAttemptsPerHost,
+          windowS: settings.slowWindowS,
+        },
+        firstMs: sl.startMs,
+        events: sl.events,
+        targets: sl.hosts.values(),
+        ...(proto !== undefined ? { protocols: [proto] } : {}),
+        detail: service.name,
+      });
+    }
     return {
       counters,
-      size: () => sources.size + book.size,
+      size: () => sources.size + slow.size + book.size,
       observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
         const src = e.src_ip;
         const dst = e.dst_ip;
@@ -132,17 +250,31 @@ export const bruteForce: Detector<BruteForceSettings> = {
           s.byService.clear();
         }
         s.lastMs = Math.max(s.lastMs, tMs);
+        // A summary stands for events up to its `last_seen`: the span a web port's rule measures.
+        const lastSeen = w > 1 && e.last_seen !== undefined ? Date.parse(e.last_seen) : Number.NaN;
+        const lastMs = Number.isFinite(lastSeen) && lastSeen > tMs ? lastSeen : tMs;
         let sw = s.byService.get(service);
         if (sw === undefined) {
-          sw = { events: 0, hosts: new CappedSet(256), ports: new CappedSet(8), fired: 0, sprayNamed: false };
+          sw = {
+            events: 0,
+            firstMs: tMs,
+            lastMs,
+            hosts: new CappedSet(256),
+            ports: new CappedSet(8),
+            fired: 0,
+            sprayNamed: false,
+          };
           s.byService.set(service, sw);
         }
+        if (tMs < sw.firstMs) sw.firstMs = tMs;
+        if (lastMs > sw.lastMs) sw.lastMs = lastMs;
         sw.events += w;
         sw.hosts.add(dst);
         sw.ports.add(port);
         const high = service.minAttempts * settings.highFactor;
         // Repeated tries per host are what separates guessing from a sweep (one try per host).
-        const repeated = sw.events >= sw.hosts.size * settings.minAttemptsPerHost;
+        const repeated = sw.events >= sw.hosts.size * settings.minAttemptsPerHost && sustained(service, sw);
+        const sprays = service.spray !== false;
         let severity: Severity | undefined;
         let kind = 'attempts';
         let thresholds: Record<string, number> = {
@@ -157,7 +289,7 @@ export const bruteForce: Detector<BruteForceSettings> = {
         } else if (repeated && sw.events >= service.minAttempts && sw.fired < 2) {
           severity = 'medium';
           sw.fired = 2;
-        } else if (repeated && sw.fired === 0 && sw.hosts.size >= settings.sprayMinHosts) {
+        } else if (repeated && sprays && sw.fired === 0 && sw.hosts.size >= settings.sprayMinHosts) {
           severity = 'medium';
           thresholds = {
             distinctTargets: settings.sprayMinHosts,
@@ -167,6 +299,7 @@ export const bruteForce: Detector<BruteForceSettings> = {
           sw.fired = 2;
         } else if (
           repeated &&
+          sprays &&
           sw.fired > 0 &&
           !sw.sprayNamed &&
           service.name !== 'Telnet' &&
@@ -190,7 +323,7 @@ export const bruteForce: Detector<BruteForceSettings> = {
         if (severity !== undefined) {
           // Telnet first: Mirai probing is the thing to name, however many hosts it reaches.
           if (service.name === 'Telnet') kind = 'telnet';
-          else if (sw.hosts.size >= settings.sprayMinHosts) {
+          else if (sprays && sw.hosts.size >= settings.sprayMinHosts) {
             kind = 'spray';
             sw.sprayNamed = true;
           }
@@ -207,10 +340,15 @@ export const bruteForce: Detector<BruteForceSettings> = {
           });
           if (raised) out.push(raised);
         }
+        if (sprays) {
+          const slowAlert = observeSlow(src, dst, service, tMs, w, e.proto);
+          if (slowAlert) out.push(slowAlert);
+        }
         return out;
       },
       flush(tMs: number): readonly Alert[] {
         sources.expire(tMs - windowMs);
+        slow.expire(tMs - slowWindowMs);
         return book.flush(tMs);
       },
     };

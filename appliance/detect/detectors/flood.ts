@@ -10,13 +10,32 @@
  *   concentrated on few destinations: an open resolver, NTP or memcached server being abused to
  *   attack someone else; keyed by the internal host.
  *
+ * A datagram from a service port to the same port (NTP 123 → 123, DNS 53 → 53) is a peer or a client
+ * of the member's own server (ntpd polls from port 123), not an answer reflected at a victim's
+ * port: a busy public NTP server receives hundreds of those a minute. It is not counted as
+ * amplification. Trade-off: a reflection whose spoofed victim port is the service port itself is
+ * missed (rare: attackers choose the victim port at random or aim at a listening one).
+ *
+ * The rate window slides (ten sub-window buckets, `SlidingCount`): a busy web server's steady
+ * traffic would otherwise open a tumbling window a few seconds before a flood starts and cut the
+ * flood in two halves, each under the threshold.
+ *
  * A firewall under a real flood rate-limits its own logging, so the thresholds are what a log can
  * show (hundreds a second), not what a link carries.
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, BoundedMap, CappedSet, labelNote, newCounters, span, weightOf } from '../kit.js';
+import {
+  AlertBook,
+  BoundedMap,
+  CappedSet,
+  labelNote,
+  newCounters,
+  SlidingCount,
+  span,
+  weightOf,
+} from '../kit.js';
 
 export interface FloodSettings extends CommonSettings {
   /** Inbound events to one destination within `windowS`. */
@@ -40,6 +59,8 @@ interface KeyWindow {
   readonly peers: CappedSet<string>;
   readonly ports: CappedSet<number>;
   fired: boolean;
+  /** The rate kind only: events over the last `windowS`, sliding. */
+  sliding?: SlidingCount;
 }
 
 const NAME = 'flood';
@@ -141,13 +162,22 @@ export const flood: Detector<FloodSettings> = {
         if (src === undefined || dst === undefined) return [];
         const w = weightOf(e);
         const out: Alert[] = [];
-        const udpAmp = e.proto === 'udp' && e.src_port !== undefined && ampPorts.has(e.src_port);
+        const udpAmp =
+          e.proto === 'udp' &&
+          e.src_port !== undefined &&
+          ampPorts.has(e.src_port) &&
+          e.dst_port !== e.src_port;
         if (context.isExternal(src)) {
           const extended = book.extend(dst, tMs, w, src, udpAmp ? e.src_port : e.dst_port, e.proto);
           if (extended) out.push(extended);
-          const r = rate.touch(dst, () => newWindow(tMs, 256));
-          rollWindow(r, tMs, windowMs);
-          r.events += w;
+          const r = rate.touch(dst, () => ({ ...newWindow(tMs, 256), sliding: new SlidingCount(windowMs) }));
+          if (tMs > r.lastMs) r.lastMs = tMs;
+          r.events = r.sliding!.add(tMs, w);
+          // Below half the threshold the burst is over: the next one may raise again.
+          if (r.events < settings.minEvents / 2) {
+            r.startMs = tMs;
+            r.fired = false;
+          }
           r.peers.add(src);
           if (e.dst_port !== undefined) r.ports.add(e.dst_port);
           if (!r.fired && r.events >= settings.minEvents) {

@@ -3,6 +3,11 @@
  * port (or, for ICMP and other port-less protocols, the same protocol) within a window. Denied and
  * allowed attempts both count: a sweep is a sweep whether or not the firewall let it through.
  * Mirai-style telnet probing across hosts (23/2323) shows here as well as in brute-force.
+ *
+ * The window hops (two windows offset by half, `HoppingDistinctWindow`): a sweep that fits in half a
+ * window is always seen whole, wherever it starts. Only external sources count: a member's own
+ * vulnerability scanner or monitoring system sweeping internal hosts from inside is not an inbound
+ * scan (and a firewall between the member's own zones logs it as internal to internal).
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
@@ -10,7 +15,7 @@ import type { CommonSettings, Detector, DetectorContext, DetectorState } from '.
 import {
   AlertBook,
   BoundedMap,
-  DistinctWindow,
+  HoppingDistinctWindow,
   labelNote,
   looksLikeReply,
   newCounters,
@@ -31,7 +36,7 @@ export interface HorizontalScanSettings extends CommonSettings {
 
 interface SourceState {
   lastMs: number;
-  readonly window: DistinctWindow<string>;
+  readonly window: HoppingDistinctWindow<string>;
 }
 
 const NAME = 'horizontal-scan';
@@ -81,11 +86,17 @@ export const horizontalScan: Detector<HorizontalScanSettings> = {
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({
           lastMs: tMs,
-          window: new DistinctWindow<string>(tMs, windowMs, settings.maxPortsPerSource, settings.mediumHosts),
+          window: new HoppingDistinctWindow<string>(
+            tMs,
+            windowMs,
+            settings.maxPortsPerSource,
+            settings.mediumHosts,
+          ),
         }));
         s.lastMs = Math.max(s.lastMs, tMs);
         const n = s.window.add(tMs, w, slot, dst);
-        if (n === settings.minHosts || n === settings.mediumHosts) {
+        const win = s.window.crossed;
+        if (win !== undefined && (n === settings.minHosts || n === settings.mediumHosts)) {
           const medium = n >= settings.mediumHosts;
           const raised = book.raise(src, tMs, {
             severity: medium ? 'medium' : 'low',
@@ -94,9 +105,9 @@ export const horizontalScan: Detector<HorizontalScanSettings> = {
               distinctTargets: medium ? settings.mediumHosts : settings.minHosts,
               windowS: settings.windowS,
             },
-            firstMs: s.window.startMs,
-            events: s.window.events,
-            targets: s.window.get(slot)!.values(),
+            firstMs: win.startMs,
+            events: win.events,
+            targets: win.get(slot)!.values(),
             ...(e.dst_port !== undefined ? { ports: [e.dst_port] } : {}),
             ...(e.proto !== undefined ? { protocols: [e.proto] } : {}),
           });

@@ -5,6 +5,10 @@
  * (nmap -T1/-T0, the "low and slow" scans psad's and Snort's sfportscan docs describe). Denied and
  * allowed attempts count alike; SYN, FIN, Xmas, NULL, ACK and UDP scans all land here, since the
  * firewall log gives one line per probe whatever its flags.
+ *
+ * The fast window hops (two windows offset by half, `HoppingDistinctWindow`), so a fast scan that
+ * fits in half a window is seen whole wherever it starts, not split across a tumbling boundary and
+ * left to the slow window. Internal sources (the member's own vulnerability scanner) are not counted.
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
@@ -13,6 +17,7 @@ import {
   AlertBook,
   BoundedMap,
   DistinctWindow,
+  HoppingDistinctWindow,
   labelNote,
   looksLikeReply,
   newCounters,
@@ -35,7 +40,7 @@ export interface VerticalScanSettings extends CommonSettings {
 
 interface SourceState {
   lastMs: number;
-  readonly fast: DistinctWindow<number>;
+  readonly fast: HoppingDistinctWindow<number>;
   readonly slow: DistinctWindow<number>;
 }
 
@@ -88,7 +93,12 @@ export const verticalScan: Detector<VerticalScanSettings> = {
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({
           lastMs: tMs,
-          fast: new DistinctWindow<number>(tMs, windowMs, settings.maxHostsPerSource, settings.mediumPorts),
+          fast: new HoppingDistinctWindow<number>(
+            tMs,
+            windowMs,
+            settings.maxHostsPerSource,
+            settings.mediumPorts,
+          ),
           slow: new DistinctWindow<number>(
             tMs,
             slowWindowMs,
@@ -107,10 +117,11 @@ export const verticalScan: Detector<VerticalScanSettings> = {
               thresholds: Record<string, number>;
             }
           | undefined;
-        if (fast === settings.minPorts || fast === settings.mediumPorts) {
+        const fastWindow = s.fast.crossed;
+        if (fastWindow !== undefined && (fast === settings.minPorts || fast === settings.mediumPorts)) {
           const medium = fast >= settings.mediumPorts;
           finding = {
-            window: s.fast,
+            window: fastWindow,
             kind: 'fast',
             medium,
             thresholds: {

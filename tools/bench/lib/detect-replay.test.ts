@@ -75,3 +75,23 @@ t.test('every line parses with the project parser to the intended family, time a
   }
   t.equal(wrong, 0, `all ${replay.lines.length} lines parse as written`);
 });
+
+t.test('the hard benign cases are there and unlabelled', async (t) => {
+  // netfilter lines: SRC=… DST=… … DPT=…; the proxy, scanner and NTP server of the netfilter site.
+  const proxyDestinations = new Set<string>();
+  let scanner = 0;
+  let ntpRush = 0;
+  for (let i = 0; i < replay.lines.length; i++) {
+    if (replay.lineFamily[i] !== 0) continue;
+    const m = /SRC=(\S+) DST=(\S+) .*? SPT=(\d+) DPT=(\d+)/.exec(replay.lines[i]!);
+    if (m === null) continue;
+    const [, src, dst, spt, dpt] = m;
+    const benign = replay.lineLabel[i] === -1;
+    if (src === '192.168.1.5' && (dpt === '443' || dpt === '80') && benign) proxyDestinations.add(dst!);
+    if (src === '192.168.1.7' && benign) scanner++;
+    if (dst === '192.168.50.223' && spt === '123' && dpt === '123' && benign) ntpRush++;
+  }
+  t.ok(proxyDestinations.size >= 200, `the proxy reaches ${proxyDestinations.size} internet addresses`);
+  t.ok(scanner >= 100, `the internal scanner sends ${scanner} probes`);
+  t.ok(ntpRush >= 30, `${ntpRush} ntpd requests from port 123 reach the NTP server`);
+});

@@ -15,6 +15,14 @@
  *   100.64.0.0/10 (CGNAT, RFC 6598) the minimiser counts it as external, as it would a real one;
  * - a few IPv6 probes from 2001:db8::/32 (RFC 3849) to a ULA server (fd00::/8, internal);
  * - internal hosts: RFC 1918, one range per site.
+ *
+ * Besides ordinary traffic, each site carries hard benign cases, unlabelled, on which any alert is a
+ * false positive: a busy outbound web proxy (lan .5, thousands of internet sites on 80/443), the
+ * member's own vulnerability scanner (lan .7 scanning DMZ ports and sweeping the LAN, internal to
+ * internal), a monitoring system (lan .6) polling DMZ servers by SNMP and ping every 5 minutes, a
+ * public NTP server (dmz .223) with a pool rush of ntpd clients polling from port 123, and big mail
+ * senders delivering bursts on 25. Attacks include an SSL-VPN brute force on 443 (session-log
+ * families), the sustained counterpart of the SYN flood on 80/443.
  */
 
 export const REPLAY_FAMILIES = ['netfilter', 'fortinet_fortigate', 'pfsense', 'cisco_asa'] as const;
@@ -431,6 +439,21 @@ export function generateDetectReplay(options: ReplayOptions = {}): DetectReplay 
         }
       }
     }
+    // SSL-VPN portal brute force (the session-log families, whose firewalls are the usual portals):
+    // sustained guessing at the portal on the firewall's own address, port 443, 1-3 attempts a
+    // second for 15-30 minutes (the flood below is hundreds a second for seconds).
+    if (!packetLog) {
+      const src = attacker();
+      const l = label(site, 'brute-force', 'sslvpn-brute-force', src);
+      const durationMs = int(15, 30) * 60_000;
+      const perSecond = int(1, 3);
+      const attempts = Math.round((durationMs / 1000) * perSecond);
+      let t = startWithin(durationMs);
+      for (let a = 0; a < attempts; a++) {
+        t += int(1, Math.round(2000 / perSecond));
+        add(site, t, src, ephemeral(), site.wan, 443, 'tcp', true, true, int(3000, 8000), l);
+      }
+    }
     // SYN flood from one address at one host, as a firewall that rate-limits its logging still shows
     // it: 400-600 lines a second for 10-20 s.
     {
@@ -603,6 +626,16 @@ export function generateDetectReplay(options: ReplayOptions = {}): DetectReplay 
       if (chance(0.7)) add(site, at(), crowd(), ephemeral(), mail, 25, 'tcp', true, true, int(3000, 90_000));
       else add(site, at(), mail, ephemeral(), pick(sitesBrowsed), 25, 'tcp', true, false, int(3000, 90_000));
     }
+    // Big senders (a mail provider's outbound relays) delivering in bursts to the mail server.
+    const heavyMailTarget = conns.length + Math.floor(budget * 0.015);
+    while (conns.length < heavyMailTarget) {
+      const sender = crowd();
+      let t = at();
+      for (let k = int(20, 120); k > 0 && conns.length < heavyMailTarget; k--) {
+        add(site, t, sender, ephemeral(), mail, 25, 'tcp', true, true, int(3000, 90_000));
+        t += int(500, 60_000);
+      }
+    }
     const ntpTarget = conns.length + Math.floor(budget * 0.02);
     while (conns.length < ntpTarget) {
       add(site, at(), pick(site.lan), 123, pick(NTP_SERVERS), 123, 'udp', true, false, 76);
@@ -610,6 +643,82 @@ export function generateDetectReplay(options: ReplayOptions = {}): DetectReplay 
     const dnsTarget = conns.length + Math.floor(budget * 0.14);
     while (conns.length < dnsTarget) {
       add(site, at(), pick(site.lan), ephemeral(), pick(RESOLVERS), 53, 'udp', true, false, int(60, 300));
+    }
+    // ---- hard benign cases (none may raise an alert; see the Detection section of PERFORMANCE.md) ----
+    const packetLog =
+      REPLAY_FAMILIES[site.family] === 'netfilter' || REPLAY_FAMILIES[site.family] === 'pfsense';
+    // A busy outbound web proxy: one internal host reaching thousands of internet sites on 80/443
+    // (now and then 8080/8443) for everyone in the office; a few blocked categories denied.
+    const proxy = `${site.lanPrefix}5`;
+    const proxyTarget = conns.length + Math.floor(budget * 0.06);
+    while (conns.length < proxyTarget) {
+      const dst = chance(0.5) ? sitesBrowsed[skewed(sitesBrowsed.length)]! : crowd();
+      const port = chance(0.8) ? 443 : chance(0.8) ? 80 : pick([8080, 8443]);
+      const allow = !chance(0.003);
+      add(site, at(), proxy, ephemeral(), dst, port, 'tcp', allow, false, allow ? int(1000, 3_000_000) : 60);
+    }
+    // The member's own vulnerability scanner (an internal host) scanning the DMZ from the LAN: 100-300
+    // ports on each of 6-10 servers, then a sweep of five ports across the LAN range, within about an
+    // hour; the firewall between the zones logs it, mostly denied.
+    {
+      const scanner = `${site.lanPrefix}7`;
+      const scanTarget = conns.length + Math.floor(budget * 0.04);
+      let t = startWithin(3_600_000);
+      for (let h = int(6, 10); h > 0 && conns.length < scanTarget; h--) {
+        const dst = `${site.dmzPrefix}${int(1, 99)}`;
+        for (let p = int(100, 300); p > 0 && conns.length < scanTarget; p--) {
+          t += int(5, 60);
+          add(site, t, scanner, ephemeral(), dst, p, 'tcp', chance(0.05), false, 44);
+        }
+      }
+      for (const port of [22, 80, 443, 445, 3389]) {
+        for (let h = 1; h <= 120 && conns.length < scanTarget; h++) {
+          t += int(20, 200);
+          add(site, t, scanner, ephemeral(), `${site.lanPrefix}${h}`, port, 'tcp', chance(0.3), false, 44);
+        }
+      }
+    }
+    // A monitoring system polling DMZ servers every 5 minutes with SNMP (161/udp) and ping, and now and
+    // then receiving a trap (162/udp): as many servers as the budget allows for the whole replay.
+    {
+      const monitor = `${site.lanPrefix}6`;
+      const rounds = Math.floor(spanMs / 300_000);
+      const polled = Math.max(2, Math.min(30, Math.floor((budget * 0.06) / (2 * rounds))));
+      let round = startMs + int(0, 300_000);
+      for (; round < endMs; round += 300_000) {
+        for (let i = 1; i <= polled; i++) {
+          const host = `${site.dmzPrefix}${i}`;
+          const when = round + i * 150 + int(0, 100);
+          add(site, when, monitor, ephemeral(), host, 161, 'udp', true, false, 90);
+          add(site, when + 40, monitor, 0, host, 0, 'icmp', true, false, 84);
+          if (chance(0.01))
+            add(site, when + int(1000, 60_000), host, ephemeral(), monitor, 162, 'udp', true, false, 200);
+        }
+      }
+    }
+    // The member's public NTP server (a pool member) answering internet clients. ntpd clients poll from
+    // port 123 every 64-1024 s, SNTP/chrony clients from a random port; packet logs show the answers
+    // too. Once in the replay the pool sends it a rush of new clients: 200-300 within a minute, each
+    // with an iburst of 6-8 requests 2 s apart (thousands of datagrams from port 123 in a minute).
+    {
+      const ntp = `${site.dmzPrefix}223`;
+      const ntpServerTarget = conns.length + Math.floor(budget * 0.03);
+      const poll = (client: string, ntpd: boolean, t: number, count: number, periodMs: number): void => {
+        const sport = ntpd ? 123 : ephemeral();
+        for (let k = 0; k < count && conns.length < ntpServerTarget; k++, t += periodMs + int(-50, 50)) {
+          add(site, t, client, sport, ntp, 123, 'udp', true, true, 76);
+          if (packetLog) add(site, t + int(1, 30), ntp, 123, client, sport, 'udp', true, false, 76);
+        }
+      };
+      const rush = startWithin(60_000);
+      for (let c = int(200, 300); c > 0 && conns.length < ntpServerTarget; c--) {
+        poll(crowd(), chance(0.6), rush + int(0, 60_000), int(6, 8), 2000);
+      }
+      while (conns.length < ntpServerTarget) {
+        const ntpd = chance(0.6);
+        const periodMs = ntpd ? pick([64, 128, 256, 1024]) * 1000 : int(300, 3600) * 1000;
+        poll(crowd(), ntpd, at(), int(3, 40), periodMs);
+      }
     }
     // Browsing fills the rest: hosts of unequal activity, popular sites more often; now and then a
     // blocked category (a denied outbound that is not repeated).
