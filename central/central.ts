@@ -11,11 +11,16 @@ import type { Logger } from '../common/logger.js';
 import { limits } from '../protocol/limits.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/aedes-broker.js';
 import type { CentralConfig } from './config.js';
+import { startCorrelationJob } from './correlate/run-correlation.js';
 import { EnrolmentService } from './enrolment/enrolment-service.js';
 import { BadBatchTracker } from './ingest/flag-device.js';
 import { type IngestContext, ingestMessage } from './ingest/ingest.js';
 import { newIngestCounters, newIngestWindows } from './ingest/ingest-counters.js';
 import { startMqttWorker } from './ingest/mqtt-worker.js';
+import { intelDir } from './intel/intel-files.js';
+import { startIntelPublisher } from './intel/intel-publisher.js';
+import { embeddedIntelSink, mqttIntelSink } from './intel/intel-sink.js';
+import { loadOrCreateIntelSigningKey } from './intel/signing-key.js';
 import { initDevCa, loadOrCreateCa } from './pki/ca-files.js';
 import { RevokedDevices, writeCrl } from './pki/revocation.js';
 import { startPortal } from './portal/server.js';
@@ -131,9 +136,43 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
     embedded = broker;
     closers.push(() => broker.close());
   }
+  // Intel: the correlation job over stored data, and the signed lists built from it and from the
+  // operator's imports, published retained on the broker (central/correlate, central/intel).
+  const intelKey = loadOrCreateIntelSigningKey(intelDir(dataDir));
+  if (config.correlateIntervalS > 0) {
+    const correlation = startCorrelationJob(
+      db,
+      { intervalMs: config.correlateIntervalS * 1000, settings: config },
+      logger,
+    );
+    closers.push(() => correlation.stop());
+  }
+  const intelSink = embedded
+    ? embeddedIntelSink(embedded)
+    : mqttIntelSink({
+        url: config.brokerUrl,
+        clientId: `${config.ingestClientId || defaultWorkerId('central-ingest')}-intel`.slice(0, 64),
+        tls: { certPem: read(pki.ingestCert), keyPem: read(pki.ingestKey), caPem },
+      });
+  closers.push(() => intelSink.close());
+  const publisher = startIntelPublisher(
+    {
+      dataDir,
+      db,
+      signer: intelKey,
+      sink: intelSink,
+      settings: config,
+      intervalMs: config.intelPublishIntervalS * 1000,
+      // The embedded broker keeps retained messages in memory: it starts with none.
+      resendAtStart: embedded !== undefined,
+    },
+    logger,
+  );
+  closers.push(() => publisher.stop());
   const enrolment = new EnrolmentService({
     db,
     ca,
+    intelPublicKeyPem: intelKey.publicKeyPem,
     brokerUrl: (portalHost) =>
       config.publicBrokerUrl || `mqtts://${portalHost}:${brokerPort ?? config.brokerPort}`,
     pairingTtlMs: config.pairingCodeTtlDays * 86_400_000,

@@ -13,7 +13,16 @@ import { isValidDeviceId } from '../protocol/topics.js';
 import { createCrl } from '../provisioning/ca.js';
 import { writeMosquittoFiles } from './broker/mosquitto-files.js';
 import { startCentral } from './central.js';
-import { CentralConfigSchema, WorkerConfigSchema } from './config.js';
+import {
+  CentralConfigSchema,
+  CorrelateConfigSchema,
+  IntelPublishConfigSchema,
+  WorkerConfigSchema,
+} from './config.js';
+import { correlateOnDemand, correlationPeriod } from './correlate/correlate-command.js';
+import { importListFile, publishOnDemand } from './intel/intel-commands.js';
+import { intelDir } from './intel/intel-files.js';
+import { loadOrCreateIntelSigningKey, writeIntelPublicKey } from './intel/signing-key.js';
 import { initDevCa, loadOrCreateCa, writeDeviceIdentity } from './pki/ca-files.js';
 import { createOfficer, recordIssuedCertificate, revokeDevice } from './portal/admin-client.js';
 import { parsePeriod } from './portal/server.js';
@@ -121,7 +130,10 @@ device
   .command('issue')
   .description("issue a device certificate from central's CA and write the agent's identity directory")
   .requiredOption('--id <deviceId>', 'device id (letters, digits, . _ -)')
-  .requiredOption('--out <dir>', 'identity directory to write (device.crt, device.key, ca.crt)')
+  .requiredOption(
+    '--out <dir>',
+    'identity directory to write (device.crt, device.key, ca.crt, intel-signing.pub)',
+  )
   .option('--data-dir <dir>', "central's data directory (holds the CA)", './data/central')
   .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
   .action((opts: { id: string; out: string; dataDir: string; db: string }) =>
@@ -139,6 +151,7 @@ device
         });
         serial = recorded.serial;
       });
+      writeIntelPublicKey(resolve(opts.out), loadOrCreateIntelSigningKey(intelDir(resolve(opts.dataDir))));
       printJsonLine({ event: 'issued', deviceId: opts.id, serial, identityDir: resolve(opts.out) });
     }),
   );
@@ -157,6 +170,67 @@ device
       });
     }),
   );
+
+addConfigFlags(
+  program
+    .command('correlate')
+    .description(
+      'run the correlation job once (campaigns, emerging ports, new scanners): one JSON line per finding, then a summary',
+    )
+    .option('--from <iso>', 'start of the period (default: --campaign-window-h hours before --to)')
+    .option('--to <iso>', 'end of the period, exclusive (default: now)'),
+  CorrelateConfigSchema,
+).action((flags: Record<string, unknown>) =>
+  runCommand('cyberalarm-central correlate', async () => {
+    const { from, to, ...settings } = flags;
+    const config = resolveConfig(CorrelateConfigSchema, settings);
+    const period = correlationPeriod(
+      from as string | undefined,
+      to as string | undefined,
+      config.campaignWindowH,
+    );
+    const run = await correlateOnDemand(config, period);
+    for (const finding of run.findings) printJsonLine({ event: 'finding', ...finding });
+    printJsonLine({
+      event: 'summary',
+      from: run.from,
+      to: run.to,
+      ...run.counts,
+      baselineDays: run.baselineDays,
+      ...run.stored,
+      ms: run.ms,
+    });
+  }),
+);
+
+const intel = program
+  .command('intel')
+  .description('threat-intel lists central signs and publishes to every appliance');
+intel
+  .command('import')
+  .description('store an operator blocklist; it is published with the next publication (intel publish)')
+  .requiredOption('--list <name>', 'list name (a-z 0-9 - _; not campaigns or scanners)')
+  .argument('<file>', 'the list file')
+  .option('--format <format>', 'auto | plain | firehol | spamhaus-drop | spamhaus-drop-json', 'auto')
+  .option('--data-dir <dir>', "central's data directory", './data/central')
+  .action((file: string, opts: { list: string; format: string; dataDir: string }) =>
+    runCommand('cyberalarm-central intel import', async () => {
+      printJsonLine({ event: 'imported', ...importListFile({ ...opts, file }) });
+    }),
+  );
+addConfigFlags(
+  intel
+    .command('publish')
+    .description(
+      'publish every list now (campaigns, scanners, imported): through the running central, or to --broker-url',
+    ),
+  IntelPublishConfigSchema,
+).action((flags: Record<string, unknown>) =>
+  runCommand('cyberalarm-central intel publish', async () => {
+    const outcomes = await publishOnDemand(resolveConfig(IntelPublishConfigSchema, flags));
+    for (const outcome of outcomes) printJsonLine({ event: 'list', ...outcome });
+  }),
+);
 
 program
   .command('officer')

@@ -216,3 +216,50 @@ export const WorkerConfigSchema = Type.Object(
 );
 
 export type WorkerConfig = Static<typeof WorkerConfigSchema>;
+
+const onDemandStore = {
+  dataDir: Setting.text(
+    './data/central',
+    "central's data directory (the PGlite database, the intel lists and key)",
+    {
+      minLength: 1,
+    },
+  ),
+  db: Setting.text(
+    '',
+    'PostgreSQL URL (postgres://user@host:5432/db); empty: the PGlite database in <dataDir>',
+    {
+      pattern: '^(|postgres(ql)?://.+)$',
+    },
+  ),
+};
+
+/** `cyberalarm-central correlate`: the correlation job once, over any period. */
+const {
+  correlateIntervalS: _interval,
+  intelPublishIntervalS: _publishInterval,
+  intelListDays: _listDays,
+  ...correlationJobSettings
+} = CorrelationSettings;
+
+export const CorrelateConfigSchema = Type.Object(
+  { ...onDemandStore, ...correlationJobSettings },
+  { additionalProperties: false },
+);
+export type CorrelateConfig = Static<typeof CorrelateConfigSchema>;
+
+/** `cyberalarm-central intel publish`: through the running central, or straight to an external broker. */
+export const IntelPublishConfigSchema = Type.Object(
+  {
+    ...onDemandStore,
+    brokerUrl: Setting.text(
+      '',
+      "when central is not running: the external broker's worker listener (mqtts://host:port), reached with central's ingest certificate",
+      { pattern: '^(|mqtts?://.+)$' },
+    ),
+    scannerMinMembers: CorrelationSettings.scannerMinMembers,
+    intelListDays: CorrelationSettings.intelListDays,
+  },
+  { additionalProperties: false },
+);
+export type IntelPublishConfig = Static<typeof IntelPublishConfigSchema>;

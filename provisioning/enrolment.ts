@@ -122,6 +122,12 @@ export interface EnrolmentStatus {
   readonly caPem?: string;
   /** `mqtts://host:port` the device connects to. */
   readonly brokerUrl?: string;
+  /**
+   * Central's Ed25519 public key (SPKI PEM) for the intel lists it signs (protocol/intel.ts); the
+   * appliance keeps it as `intel-signing.pub` beside its certificate. Absent from an older central:
+   * the appliance then runs without intel lists.
+   */
+  readonly intelPublicKeyPem?: string;
   /** Initial configuration central hands the device (e.g. privacy defaults of its force). */
   readonly config?: Readonly<Record<string, unknown>>;
   readonly message?: string;

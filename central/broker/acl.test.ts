@@ -1,5 +1,7 @@
 import t from 'tap';
+import { INTEL_TOPIC_FILTER, intelTopic } from '../../protocol/topics.js';
 import { type BrokerIdentity, mayPublish, maySubscribe, sharedSubscriptionFilter } from './acl.js';
+import { renderMosquittoAcl } from './mosquitto-config.js';
 
 const deviceA: BrokerIdentity = { kind: 'device', deviceId: 'dev-a' };
 const ingest: BrokerIdentity = { kind: 'ingest' };
@@ -44,3 +46,36 @@ t.test('shared subscription prefix', async (t) => {
   t.equal(sharedSubscriptionFilter('$share/g'), undefined);
   t.equal(sharedSubscriptionFilter('$share/+/a'), undefined);
 });
+
+t.test(
+  'intel: every device reads the lists, only central writes them (embedded and Mosquitto rules)',
+  async (t) => {
+    const deviceB: BrokerIdentity = { kind: 'device', deviceId: 'dev-b' };
+    for (const device of [deviceA, deviceB]) {
+      t.ok(maySubscribe(device, INTEL_TOPIC_FILTER), `${device.kind} reads ${INTEL_TOPIC_FILTER}`);
+      t.ok(maySubscribe(device, intelTopic('campaigns', 'full')));
+      for (const kind of ['full', 'delta'] as const) {
+        t.notOk(mayPublish(device, intelTopic('campaigns', kind)), `a device cannot write the ${kind} list`);
+        t.notOk(mayPublish(device, intelTopic('scanners', kind)));
+      }
+      t.notOk(maySubscribe(device, '$share/g/ca/v1/intel/#'));
+    }
+    t.ok(mayPublish(ingest, intelTopic('campaigns', 'full')));
+    t.ok(mayPublish(ingest, intelTopic('campaigns', 'delta')));
+    t.notOk(mayPublish(ingest, 'ca/v1/intel/#'), 'no wildcard publish');
+    t.notOk(maySubscribe(ingest, INTEL_TOPIC_FILTER), 'central does not read the lists back');
+
+    const acl = renderMosquittoAcl(['dev-revoked']).split('\n');
+    const centralAt = acl.indexOf('user central-ingest');
+    t.ok(
+      acl.indexOf('pattern read ca/v1/intel/#') >= 0 && acl.indexOf('pattern read ca/v1/intel/#') < centralAt,
+    );
+    const writes = acl.filter((line) => /write ca\/v1\/intel/.test(line));
+    t.same(writes, ['topic write ca/v1/intel/#'], 'one write rule for the intel topics…');
+    t.ok(acl.indexOf(writes[0]!) > centralAt, '…and it is the central identity’s');
+    t.notOk(
+      acl.some((line) => line.startsWith('pattern') && line.includes('write ca/v1/intel')),
+      'no per-device write to intel',
+    );
+  },
+);

@@ -50,6 +50,12 @@ export interface EmbeddedBroker {
   disconnect(deviceId: string): boolean;
   /** Whether the device has a connection right now. */
   isConnected(deviceId: string): boolean;
+  /**
+   * Publishes as the broker itself (central's own messages, e.g. the intel lists), QoS 1. Not subject
+   * to `acl.ts`, which governs clients: only code in central's process can call it. An empty retained
+   * payload deletes the topic's retained message.
+   */
+  publish(topic: string, payload: Uint8Array, options: { readonly retain: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -214,6 +220,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return true;
     },
     isConnected: (deviceId) => devices.has(deviceId),
+    publish: (topic, payload, { retain }) =>
+      new Promise<void>((resolve, reject) => {
+        broker.publish(
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      }),
     close: async () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -75,6 +75,8 @@ export interface EnrolmentServiceOptions {
    * reach the portal (the broker usually lives on the same name). */
   readonly brokerUrl: string | ((portalHost: string) => string);
   readonly pairingTtlMs: number;
+  /** Central's intel signing public key (SPKI PEM), handed to approved devices with the CA. */
+  readonly intelPublicKeyPem?: string;
   readonly pollAfterS?: number;
   readonly limits?: EnrolmentLimits;
   /** Runs after a revocation is committed: refuse the device at the broker, rewrite the CRL. */
@@ -265,6 +267,7 @@ export class EnrolmentService {
         certificatePem: cert,
         caPem: this.options.ca.certPem,
         brokerUrl: this.brokerUrl(portalHost),
+        ...this.intelKey(),
         config: { memberId: row.member_id, forceId: row.member_force_id },
       };
     }
@@ -347,6 +350,7 @@ export class EnrolmentService {
         certificatePem: issued.certPem,
         caPem: this.options.ca.certPem,
         brokerUrl: this.brokerUrl(portalHost),
+        ...this.intelKey(),
       },
     };
   }
@@ -715,6 +719,11 @@ export class EnrolmentService {
   }
 
   // ---------------------------------------------------------------- internals
+
+  private intelKey(): { intelPublicKeyPem?: string } {
+    const pem = this.options.intelPublicKeyPem;
+    return pem === undefined ? {} : { intelPublicKeyPem: pem };
+  }
 
   private brokerUrl(portalHost: string): string {
     const url = this.options.brokerUrl;

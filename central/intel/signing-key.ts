@@ -48,3 +48,13 @@ export function loadOrCreateIntelSigningKey(dir: string): IntelSigningKey {
   }
   return { privateKey, publicKey, keyId: intelKeyId(publicKey), publicKeyPem };
 }
+
+/**
+ * Writes central's intel public key into a device's identity directory (`device issue`), where the
+ * agent looks for it beside `ca.crt`. Public data: mode 0644.
+ */
+export function writeIntelPublicKey(identityDir: string, key: Pick<IntelSigningKey, 'publicKeyPem'>): string {
+  const file = join(identityDir, INTEL_PUBLIC_KEY_FILE);
+  writeFileAtomic(file, key.publicKeyPem, 0o644);
+  return file;
+}
