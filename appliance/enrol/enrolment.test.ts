@@ -3,7 +3,7 @@
  * with a certificate from a test CA (`provisioning/ca.ts`). Central's real enrolment endpoints are
  * another module's; the end-to-end browser test joins the two.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -23,7 +23,12 @@ import type { EnrolmentRequest, EnrolmentStatus } from '../../provisioning/enrol
 import { x509 } from '../../provisioning/x509.js';
 import { Enrolment, type EnrolmentOptions, enrolmentSettings, type UplinkCredentials } from './enrolment.js';
 import { createEnrolmentApi } from './http.js';
-import { CA_FILE, CERT_FILE, KEY_FILE } from './keys.js';
+import { CA_FILE, CERT_FILE, INTEL_KEY_FILE, KEY_FILE } from './keys.js';
+
+const intelPublicKeyPem = generateKeyPairSync('ed25519').publicKey.export({
+  type: 'spki',
+  format: 'pem',
+}) as string;
 
 const logger = createLogger('test', 'silent');
 const root = mkdtempSync(join(tmpdir(), 'ca-enrol-'));
@@ -151,6 +156,7 @@ t.test(
         certificatePem: approvedCert,
         caPem: ca.certPem,
         brokerUrl: 'mqtts://broker.example:8883',
+        intelPublicKeyPem,
         config: { privacyInternalAddresses: 'pseudonymise' },
       });
     });
@@ -189,6 +195,11 @@ t.test(
     t.equal(credentials[0]?.certPem, approvedCert);
     t.equal(readFileSync(join(dir, CERT_FILE), 'utf8'), approvedCert);
     t.equal(readFileSync(join(dir, CA_FILE), 'utf8'), ca.certPem);
+    t.equal(
+      readFileSync(join(dir, INTEL_KEY_FILE), 'utf8'),
+      intelPublicKeyPem,
+      "central's intel key is kept",
+    );
     t.equal((statSync(join(dir, CERT_FILE)).mode & 0o777).toString(8), '644');
     const view = enrolment.view();
     t.equal(view.state, 'enrolled');
@@ -294,6 +305,36 @@ t.test('an approval for another key or from another CA is not installed', async 
   t.equal(enrolment.current, 'pending');
   t.notOk(existsSync(join(dir, CERT_FILE)), 'no certificate written');
 });
+
+t.test(
+  'an intel key that is not Ed25519 is refused; an approval without one (older central) is installed',
+  async (t) => {
+    const dir = newDir();
+    let which = 0;
+    const central = await fakeCentral(ca, async (req) => {
+      const id =
+        req.method === 'POST'
+          ? (req.body as EnrolmentRequest).deviceId
+          : decodeURIComponent(req.path.split('/').pop() ?? '');
+      if (req.method === 'POST') return status(id, 'pending');
+      which++;
+      const certificatePem = await signCsr(ca, (central.seen[0]!.body as EnrolmentRequest).csrPem, 30);
+      return status(id, 'approved', {
+        certificatePem,
+        caPem: ca.certPem,
+        brokerUrl: 'mqtts://b:8883',
+        ...(which === 1 ? { intelPublicKeyPem: ca.certPem } : {}),
+      });
+    });
+    const enrolment = new Enrolment(options(dir, central.url, () => undefined));
+    t.teardown(() => enrolment.close());
+    enrolment.start();
+    const refused = await until('a refusal', () => (which >= 1 ? enrolment.view().detail : undefined));
+    t.match(refused, /intel public key central sent is not an Ed25519/);
+    await until('enrolled', () => (enrolment.current === 'enrolled' ? true : undefined));
+    t.notOk(existsSync(join(dir, INTEL_KEY_FILE)), 'no key file: the appliance runs without intel');
+  },
+);
 
 t.test('renewal: a certificate near expiry is renewed over mutual TLS and replaced', async (t) => {
   const dir = newDir();

@@ -12,6 +12,7 @@
  * An identity directory that already holds a certificate (`cyberalarm-central device issue`) is
  * enrolled from the start; its device id is the certificate's CN.
  */
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-file.js';
@@ -33,6 +34,7 @@ import {
   certificateInfo,
   createCsr,
   deviceKeyFromPem,
+  INTEL_KEY_FILE,
   isIssuedBy,
   loadOrCreateDeviceKey,
 } from './keys.js';
@@ -333,10 +335,15 @@ export class Enrolment {
     if (info.fingerprint !== this.fingerprint) return "the certificate is not for this device's key";
     if (info.notAfter.getTime() <= this.now()) return 'the certificate has expired';
     if (!(await isIssuedBy(certPem, caPem))) return 'the certificate is not signed by the CA central sent';
+    const intelKeyPem = status.intelPublicKeyPem;
+    if (intelKeyPem !== undefined && !isEd25519PublicKey(intelKeyPem))
+      return 'the intel public key central sent is not an Ed25519 public key';
     const dir = this.options.identityDir;
     // ca.crt and enrolment.json first, device.crt last: a device.crt on disk means "enrolled" at the
     // next start, so it must never be there without what goes with it.
     writeFileAtomic(join(dir, CA_FILE), caPem, 0o644);
+    // An older central sends no key: the appliance then runs without intel lists (and says so).
+    if (intelKeyPem !== undefined) writeFileAtomic(join(dir, INTEL_KEY_FILE), intelKeyPem, 0o644);
     const at = new Date(this.now()).toISOString();
     this.file.brokerUrl = brokerUrl;
     if (status.config) this.file.config = { ...status.config };
@@ -547,4 +554,13 @@ export function enrolmentSettings(
     );
   }
   return { centralUrl: url, pinnedCaPem: pem };
+}
+
+function isEd25519PublicKey(pem: string): boolean {
+  try {
+    const key = createPublicKey(pem);
+    return key.type === 'public' && key.asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }

@@ -103,7 +103,7 @@ export function parseStatus(text: string): ApiResult {
   if (!STATES.includes(v.state as EnrolmentState)) {
     return { ok: false, error: `answer has an unknown state ${JSON.stringify(v.state)}` };
   }
-  const optionalStrings = ['certificatePem', 'caPem', 'brokerUrl', 'message'] as const;
+  const optionalStrings = ['certificatePem', 'caPem', 'brokerUrl', 'intelPublicKeyPem', 'message'] as const;
   for (const key of optionalStrings) {
     if (v[key] !== undefined && typeof v[key] !== 'string') return { ok: false, error: `${key} is not text` };
   }

@@ -13,6 +13,8 @@ import { deviceIdFromPublicKey, publicKeyFingerprint } from '../../provisioning/
 export const KEY_FILE = 'device.key';
 export const CERT_FILE = 'device.crt';
 export const CA_FILE = 'ca.crt';
+/** Central's Ed25519 public key for the intel lists (SPKI PEM), from enrolment or `device issue`. */
+export const INTEL_KEY_FILE = 'intel-signing.pub';
 
 export interface DeviceKey {
   /** PKCS#8 PEM. */
