@@ -130,12 +130,13 @@ export async function startAgent(
     maxOutboxBytes: config.maxOutboxBytes,
   });
   const intake = new SourceIntake({ maxMessagesPerSourcePerS: config.maxMessagesPerSourcePerS });
-  // Detection runs on this thread (one engine whatever the threading); an alert is logged and
-  // (with the alerts uplink) stored for central before bulk events.
+  // Detection runs on this thread (one engine whatever the threading). Every report of an alert
+  // (raised, grown, closed) goes to the outbox, which sends alerts before any event backlog.
   const detection = startLiveDetection({
     settings: config,
     privacy: () => memberSettings.current.privacy,
     onAlert: (alert) => {
+      outbox.appendAlert(alert);
       if (alert.status !== 'update')
         logger.info(
           { detector: alert.detector, source: alert.source, severity: alert.severity, status: alert.status },
