@@ -47,8 +47,8 @@ t.test(
     const key = loadOrCreateIntelSigningKey(intelDir(dataDir));
     const keys = intelKeyRing([key.publicKey]);
     await addFinding(db, '198.51.100.7', 3, new Date(NOW - 3_600_000)); // campaign
-  // More campaigns, so that one more is a delta smaller than the snapshot.
-  for (let i = 10; i < 30; i++) await addFinding(db, `198.51.100.${i}`, 3, new Date(NOW - 7_200_000));
+    // More campaigns, so that one more is a delta smaller than the snapshot.
+    for (let i = 10; i < 30; i++) await addFinding(db, `198.51.100.${i}`, 3, new Date(NOW - 7_200_000));
     await addFinding(db, '203.0.113.50', 12, new Date(NOW - 3_600_000)); // mass scanner
     await addFinding(db, '198.51.100.99', 3, new Date(NOW - 30 * 86_400_000)); // too old
     const listFile = join(dataDir, 'drop.txt');

@@ -114,7 +114,11 @@ try {
   const lines = generateTraffic(50_000, { seed: 7 });
   const outage = sampler(pid);
   const started = process.hrtime.bigint();
-  const sent = await replay(lines, { to: `tcp://127.0.0.1:${agent.tcpPort}`, rate: Number(values.rate), count: total });
+  const sent = await replay(lines, {
+    to: `tcp://127.0.0.1:${agent.tcpPort}`,
+    rate: Number(values.rate),
+    count: total,
+  });
   await waitFor(
     'the agent to receive every line',
     async () => ((await status(agent)).pipeline.received >= sent.sent ? true : undefined),
