@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
 import type { AgentConfig } from './config.js';
+import { LiveIntel } from './detect/intel/live-intel.js';
 import { DETECTION_OFF, startLiveDetection } from './detect/live.js';
 import { Enrolment, enrolmentSettings, type UplinkCredentials } from './enrol/enrolment.js';
 import { createEnrolmentApi } from './enrol/http.js';
@@ -69,6 +70,8 @@ export async function startAgent(
   let brokerUrl = '';
   let uplinkCredentials: UplinkCredentials | undefined;
   let uplinkRestarts = 0;
+  // Central's blocklists: on once enrolment (or `device issue`) put central's key in the identity.
+  const intel = new LiveIntel({ dataDir: join(dataDir, 'intel'), identityDir, logger });
   const setUplink = (credentials: UplinkCredentials | undefined): void => {
     uplinkCredentials = credentials;
     const previous = uplink;
@@ -78,6 +81,7 @@ export async function startAgent(
       previous.stop().catch((err: Error) => logger.error({ err }, 'uplink stop failed'));
     }
     if (!credentials) return;
+    intel.refresh();
     brokerUrl = credentials.brokerUrl;
     uplink = new Uplink({
       url: credentials.brokerUrl,
@@ -90,6 +94,7 @@ export async function startAgent(
       outbox,
       logger,
       onPublish: lastSent.record,
+      onClient: intel.attach,
     });
     uplink.start();
   };
@@ -135,6 +140,7 @@ export async function startAgent(
   const detection = startLiveDetection({
     settings: config,
     privacy: () => memberSettings.current.privacy,
+    engine: { intel: intel.intel, background: intel.background },
     onAlert: (alert) => {
       outbox.appendAlert(alert);
       if (alert.status !== 'update')
@@ -211,6 +217,7 @@ export async function startAgent(
     health: health.latest(),
     sent: lastSent.view(),
     detection: detection?.view() ?? DETECTION_OFF,
+    intel: intel.view(),
   });
   const statusServer = await startStatusServer({
     host: config.statusHost,

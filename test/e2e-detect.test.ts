@@ -3,9 +3,10 @@
  * agent over syslog; the agent's detection raises it, shows it on the member's status API, and its
  * outbox and uplink carry it to a running central, which stores it as one alert with the evidence
  * (detector, the scanner's address in clear, the target as a pseudonym, its ports), while benign
- * traffic alongside raises nothing.
+ * traffic alongside raises nothing. And central's blocklists: a list an operator imports is signed,
+ * published, verified and applied by the agent, and a connection from a listed address is an alert.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -13,7 +14,9 @@ import { replay } from '../appliance/replay/replay.js';
 import { openDatabase } from '../central/store/db.js';
 import {
   type AgentProc,
+  CENTRAL_CLI,
   issueDevice,
+  runCli,
   startAgentProcess,
   startCentralProcess,
   waitFor,
@@ -21,6 +24,7 @@ import {
 
 const DEVICE = 'e2e-detect-1';
 const SCANNER = '203.0.113.77';
+const LISTED = '198.51.100.66';
 const dir = mkdtempSync(join(tmpdir(), 'ca-e2e-detect-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -109,3 +113,53 @@ t.test('a port scan becomes one alert at central, with its evidence', async (t) 
     'the benign traffic raised nothing',
   );
 });
+
+t.test(
+  'a blocklist published at central reaches the agent and an address on it raises intel-hit',
+  async (t) => {
+    const centralDir = join(dir, 'central-intel');
+    const central = await startCentralProcess(centralDir);
+    t.teardown(() => central.kill());
+    const identity = join(dir, 'agent-intel', 'identity');
+    await issueDevice(central.dataDir, 'e2e-intel-1', identity);
+    // An operator's plain list (one address or CIDR per line, # comments).
+    const listFile = join(dir, 'listed.txt');
+    writeFileSync(listFile, `# test list\n${LISTED}\n198.51.100.128/25\n`);
+    await runCli(CENTRAL_CLI, ['intel', 'import', '--list', 'operator', listFile, '--data-dir', centralDir]);
+    await runCli(CENTRAL_CLI, ['intel', 'publish', '--data-dir', centralDir]);
+
+    const agent = await startAgentProcess(
+      join(dir, 'agent-intel'),
+      identity,
+      `mqtts://localhost:${central.brokerPort}`,
+    );
+    t.teardown(() => agent.kill());
+    interface IntelStatus {
+      intel: { enabled: boolean; lists: { list: string; version: number; entries: number }[] };
+      detection: { recent: { detector: string; source: string; summary: string }[] };
+    }
+    const agentStatus = async () =>
+      (await (await fetch(`http://127.0.0.1:${agent.statusPort}/api/status`)).json()) as IntelStatus;
+    const held = await waitFor(
+      'the agent to verify and apply the list',
+      async () => (await agentStatus()).intel.lists.find((l) => l.list === 'operator' && l.version >= 1),
+      60_000,
+      200,
+    );
+    t.equal(held.entries, 2, 'the list as imported, verified with central’s key');
+
+    // One allowed connection from the listed address to a web server: nothing else would alert on it.
+    await replay([logLine(new Date(), 'ACCEPT-IN', LISTED, '192.168.1.80', 51000, 80)], {
+      to: `udp://127.0.0.1:${agent.udpPort}`,
+      rate: 0,
+    });
+    const hit = await waitFor(
+      'the intel hit',
+      async () => (await agentStatus()).detection.recent.find((a) => a.detector === 'intel-hit'),
+      60_000,
+      200,
+    );
+    t.equal(hit.source, LISTED, 'the listed address is the alert’s source');
+    t.match(hit.summary, /operator|list/i, 'and it says which list');
+  },
+);

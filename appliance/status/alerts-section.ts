@@ -5,6 +5,7 @@
  */
 import { escapeHtml as e } from '../../common/html.js';
 import type { Alert } from '../detect/alert.js';
+import type { IntelView } from '../detect/intel/live-intel.js';
 import type { DetectionView } from '../detect/live.js';
 
 export const ALERTS_CSS = `.alert{border-left:4px solid #bf8700;padding:.4rem .7rem;margin:.6rem 0;background:#fff8e6}
@@ -14,21 +15,36 @@ export const ALERTS_CSS = `.alert{border-left:4px solid #bf8700;padding:.4rem .7
 /** How many alerts the page lists (the engine keeps more; the rest are in central's portal). */
 const SHOWN = 20;
 
-export function alertsSection(view: DetectionView | undefined): string {
+export function alertsSection(view: DetectionView | undefined, intel?: IntelView): string {
   if (view === undefined || !view.enabled) {
     return `<section id="alerts"><h2>Alerts</h2><p>Detection is off on this appliance
 (<code>detectEnabled</code>).</p></section>`;
   }
+  const lists = intelLine(intel);
   if (view.recent.length === 0) {
     return `<section id="alerts"><h2>Alerts</h2><p data-testid="no-alerts">Nothing suspicious found so far.
-${view.detectors.length} detectors are watching ${view.eventsSeen} connections logged since the appliance started.</p></section>`;
+${view.detectors.length} detectors are watching ${view.eventsSeen} connections logged since the appliance started.</p>${lists}</section>`;
   }
   const items = view.recent.slice(0, SHOWN).map(alertItem).join('\n');
   const more =
     view.recent.length > SHOWN
       ? `<p class="muted">${view.recent.length - SHOWN} older alerts are not shown.</p>`
       : '';
-  return `<section id="alerts"><h2>Alerts</h2>${items}${more}</section>`;
+  return `<section id="alerts"><h2>Alerts</h2>${items}${more}${lists}</section>`;
+}
+
+/** Central's blocklists: which are held, and any list refused (tampered, stale, out of order). */
+function intelLine(intel: IntelView | undefined): string {
+  if (intel === undefined) return '';
+  if (!intel.enabled)
+    return `<p class="muted" data-testid="intel">Blocklists from central: off (${e(intel.reason ?? 'no key')}).</p>`;
+  const held = intel.lists
+    .map(
+      (l) =>
+        `${e(l.list)} v${l.version} (${l.entries} entries)${l.lastError ? ` — last update refused: ${e(l.lastError)}` : ''}`,
+    )
+    .join('; ');
+  return `<p class="muted" data-testid="intel">Blocklists from central: ${held || 'none received yet'}.</p>`;
 }
 
 function alertItem(a: Alert): string {

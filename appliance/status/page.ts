@@ -166,7 +166,7 @@ aria-label="admin password" required><button type="submit">Sign in</button></for
 
 function privateSections(s: AgentStatus, model: PageModel): string {
   const sections = [
-    alertsSection(s.detection),
+    alertsSection(s.detection, s.intel),
     connectionSection(s),
     sourcesSection(s, model),
     outboxSection(s),

@@ -1,4 +1,5 @@
 import type { Metric } from '../../common/metrics.js';
+import type { IntelView } from '../detect/intel/live-intel.js';
 import type { DetectionView } from '../detect/live.js';
 import type { EnrolmentView } from '../enrol/enrolment.js';
 import type { HealthSample } from '../health/health.js';
@@ -40,6 +41,8 @@ export interface AgentStatus {
   readonly sent: SentSample | null;
   /** Detection: recent alerts for the page; absent in status snapshots from before detection. */
   readonly detection?: DetectionView;
+  /** Central's blocklists held (version, entries, last refusal), or why there are none. */
+  readonly intel?: IntelView;
 }
 
 /** What `GET /api/status` shows a browser on the LAN that has not signed in: what an officer needs. */

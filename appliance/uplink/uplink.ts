@@ -39,6 +39,8 @@ export interface UplinkOptions {
   readonly keepaliveS?: number;
   /** A monotonic clock in ms for the drain rate (tests pass a fake); never the wall clock. */
   readonly monotonicNowMs?: () => number;
+  /** Each new MQTT client, before it connects: others subscribe on it (central's intel lists). */
+  readonly onClient?: (client: MqttClient) => void;
 }
 
 export interface UplinkStats {
@@ -140,6 +142,7 @@ export class Uplink {
       writeCache: false,
     });
     this.client = client;
+    this.options.onClient?.(client);
     client.on('connect', () => {
       this.attempt = 0;
       this.stats.connects++;
