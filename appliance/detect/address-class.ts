@@ -11,24 +11,28 @@ import { PSEUDONYM_PREFIX } from '../minimise/pseudonym.js';
 
 const words = new Uint32Array(4); // scratch: detection is synchronous and never re-entered
 
+export const AddressSide = { Neither: 0, Internal: 1, External: 2 } as const;
+export type AddressSide = (typeof AddressSide)[keyof typeof AddressSide];
+
 export interface AddressClassifier {
+  /** Internal, external or neither, from one parse (the engine asks once per address per event). */
+  side(address: string | undefined): AddressSide;
   isInternal(address: string | undefined): boolean;
   isExternal(address: string | undefined): boolean;
 }
 
 export function addressClassifier(internalNetworks: NetworkSet = INTERNAL_NETWORKS): AddressClassifier {
+  function side(address: string | undefined): AddressSide {
+    if (address === undefined) return AddressSide.Neither;
+    if (address.startsWith(PSEUDONYM_PREFIX)) return AddressSide.Internal;
+    const kind = parseAddress(address, words);
+    if (kind === AddressKind.Invalid) return AddressSide.Neither;
+    return internalNetworks.contains(kind, words) ? AddressSide.Internal : AddressSide.External;
+  }
   return {
-    isInternal(address) {
-      if (address === undefined) return false;
-      if (address.startsWith(PSEUDONYM_PREFIX)) return true;
-      const kind = parseAddress(address, words);
-      return kind !== AddressKind.Invalid && internalNetworks.contains(kind, words);
-    },
-    isExternal(address) {
-      if (address === undefined || address.startsWith(PSEUDONYM_PREFIX)) return false;
-      const kind = parseAddress(address, words);
-      return kind !== AddressKind.Invalid && !internalNetworks.contains(kind, words);
-    },
+    side,
+    isInternal: (address) => side(address) === AddressSide.Internal,
+    isExternal: (address) => side(address) === AddressSide.External,
   };
 }
 

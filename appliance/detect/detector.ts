@@ -35,9 +35,27 @@ export interface DetectorCounters {
   suppressed: number;
 }
 
+/**
+ * What the engine works out once per event for every detector, so that ten detectors do not each
+ * parse the same two addresses again. One object, overwritten for each event: read it during
+ * `observe`, never keep it.
+ */
+export interface EventFacts {
+  /** Sides of `src_ip` and `dst_ip` (see address-class.ts); all false for a missing or invalid one. */
+  readonly srcInternal: boolean;
+  readonly srcExternal: boolean;
+  readonly dstInternal: boolean;
+  readonly dstExternal: boolean;
+  /** Raw events the record stands for (`weightOf`). */
+  readonly weight: number;
+}
+
 export interface DetectorState {
-  /** Takes one (possibly summarised) event at time `tMs`; returns alerts raised or meaningfully updated. */
-  observe(event: ConnectionEvent, tMs: number): readonly Alert[];
+  /**
+   * Takes one (possibly summarised) event at time `tMs`; pushes alerts raised or meaningfully updated
+   * onto `out` (the engine's, shared by all detectors: no array per detector per event).
+   */
+  observe(event: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void;
   /** A clock tick: expires windows and closes quiet alerts (returned with `status: 'final'`). */
   flush(tMs: number): readonly Alert[];
   /** Keys tracked now (for the caps and the status page). */

@@ -9,9 +9,15 @@
  */
 import type { ConnectionEvent } from '../../protocol/event.js';
 import { INTERNAL_NETWORKS, type NetworkSet } from '../minimise/address.js';
-import { addressClassifier } from './address-class.js';
+import { AddressSide, addressClassifier } from './address-class.js';
 import type { Alert } from './alert.js';
-import type { CommonSettings, DetectorContext, DetectorCounters, DetectorState } from './detector.js';
+import type {
+  CommonSettings,
+  DetectorContext,
+  DetectorCounters,
+  DetectorState,
+  EventFacts,
+} from './detector.js';
 import { DETECTORS } from './detectors/index.js';
 import { EMPTY_IGNORE_LIST, type IgnoreList } from './ignore-list.js';
 import { type IntelLookup, NO_INTEL } from './intel-lookup.js';
@@ -66,6 +72,9 @@ export interface DetectionEngine {
   detectors(): readonly DetectorStatus[];
 }
 
+/** Returned when nothing was raised: most events raise nothing, and need not allocate. */
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+
 interface Running {
   readonly name: string;
   readonly state: DetectorState;
@@ -107,6 +116,16 @@ export function createDetectionEngine(options: EngineOptions = {}): DetectionEng
   const recent = new Map<string, Alert>();
   let lastTs = '';
   let lastTsMs = 0;
+  const states = running.map((r) => r.state);
+  // Overwritten for each event (see `EventFacts`); `pending` collects every detector's alerts.
+  const facts: { -readonly [K in keyof EventFacts]: EventFacts[K] } = {
+    srcInternal: false,
+    srcExternal: false,
+    dstInternal: false,
+    dstExternal: false,
+    weight: 1,
+  };
+  const pending: Alert[] = [];
 
   function remember(alerts: readonly Alert[]): void {
     for (const a of alerts) {
@@ -141,7 +160,7 @@ export function createDetectionEngine(options: EngineOptions = {}): DetectionEng
       if (out === undefined) out = [];
       out.push(...alerts);
     }
-    if (out === undefined) return [];
+    if (out === undefined) return NO_ALERTS;
     remember(out);
     return out;
   }
@@ -150,13 +169,27 @@ export function createDetectionEngine(options: EngineOptions = {}): DetectionEng
     counters,
     observe(event, nowMs) {
       counters.events++;
-      counters.rawEvents += event.count ?? 1;
+      const weight = event.count ?? 1;
+      counters.rawEvents += weight;
       if (ignore.size > 0 && (ignore.has(event.src_ip) || ignore.has(event.dst_ip))) {
         counters.ignored++;
-        return [];
+        return NO_ALERTS;
       }
       const tMs = timeOf(event, nowMs);
-      return collect((s) => s.observe(event, tMs));
+      const src = classifier.side(event.src_ip);
+      const dst = classifier.side(event.dst_ip);
+      facts.srcInternal = src === AddressSide.Internal;
+      facts.srcExternal = src === AddressSide.External;
+      facts.dstInternal = dst === AddressSide.Internal;
+      facts.dstExternal = dst === AddressSide.External;
+      facts.weight = weight;
+      pending.length = 0; // (a detector that threw last time may have left some)
+      for (const s of states) s.observe(event, tMs, facts, pending);
+      if (pending.length === 0) return NO_ALERTS;
+      const out = pending.slice();
+      pending.length = 0;
+      remember(out);
+      return out;
     },
     tick(nowMs) {
       return collect((s) => s.flush(nowMs));

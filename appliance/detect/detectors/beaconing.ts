@@ -19,8 +19,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, BoundedMap, looksLikeReply, newCounters, weightOf } from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, BoundedMap, looksLikeReply, newCounters } from '../kit.js';
 
 export interface BeaconingSettings extends CommonSettings {
   readonly minIntervals: number;
@@ -176,17 +176,16 @@ export const beaconing: Detector<BeaconingSettings> = {
     return {
       counters,
       size: () => pairs.size + probation.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
+        if (!facts.srcInternal || !facts.dstExternal) return;
         const src = e.src_ip;
         const dst = e.dst_ip;
-        if (src === undefined || dst === undefined) return [];
-        if (e.dst_port !== undefined && ignorePorts.has(e.dst_port)) return [];
-        if (e.src_port !== undefined && ignorePorts.has(e.src_port)) return [];
-        if (looksLikeReply(e)) return [];
-        if (!context.isInternal(src) || !context.isExternal(dst)) return [];
+        if (src === undefined || dst === undefined) return;
+        if (e.dst_port !== undefined && ignorePorts.has(e.dst_port)) return;
+        if (e.src_port !== undefined && ignorePorts.has(e.src_port)) return;
+        if (looksLikeReply(e)) return;
         const key = `${src}>${dst}`;
-        const out: Alert[] = [];
-        const count = weightOf(e);
+        const count = facts.weight;
         const lastSeen = count > 1 && e.last_seen !== undefined ? Date.parse(e.last_seen) : Number.NaN;
         const spanMs = Number.isFinite(lastSeen) ? lastSeen - tMs : 0;
         if (count > 2 && spanMs > burstMs) {
@@ -206,7 +205,6 @@ export const beaconing: Detector<BeaconingSettings> = {
         } else {
           contact(key, src, dst, e.dst_port, tMs, count, out);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         const idleMs = settings.maxPeriodS * 1000 * 2;

@@ -34,17 +34,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert, Severity } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import {
-  AlertBook,
-  BoundedMap,
-  CappedSet,
-  labelNote,
-  looksLikeReply,
-  newCounters,
-  span,
-  weightOf,
-} from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, BoundedMap, CappedSet, labelNote, looksLikeReply, newCounters, span } from '../kit.js';
 
 export interface BruteForceService {
   readonly name: string;
@@ -233,15 +224,14 @@ export const bruteForce: Detector<BruteForceSettings> = {
     return {
       counters,
       size: () => sources.size + slow.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const src = e.src_ip;
         const dst = e.dst_ip;
         const port = e.dst_port;
-        if (src === undefined || dst === undefined || port === undefined) return [];
+        if (!facts.srcExternal || src === undefined || dst === undefined || port === undefined) return;
         const service = byPort.get(port);
-        if (service === undefined || !context.isExternal(src) || looksLikeReply(e)) return [];
-        const w = weightOf(e);
-        const out: Alert[] = [];
+        if (service === undefined || looksLikeReply(e)) return;
+        const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, port, e.proto);
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({ startMs: tMs, lastMs: tMs, byService: new Map() }));
@@ -344,7 +334,6 @@ export const bruteForce: Detector<BruteForceSettings> = {
           const slowAlert = observeSlow(src, dst, service, tMs, w, e.proto);
           if (slowAlert) out.push(slowAlert);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         sources.expire(tMs - windowMs);

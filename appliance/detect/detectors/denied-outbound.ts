@@ -6,8 +6,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, BoundedMap, CappedSet, isDenied, newCounters, span, weightOf } from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, BoundedMap, CappedSet, isDenied, newCounters, span } from '../kit.js';
 
 export interface DeniedOutboundSettings extends CommonSettings {
   /** Denied attempts from one internal host to one external address within `windowS`. */
@@ -52,13 +52,12 @@ export const deniedOutbound: Detector<DeniedOutboundSettings> = {
     return {
       counters,
       size: () => pairs.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
+        if (!facts.srcInternal || !facts.dstExternal || !isDenied(e)) return;
         const src = e.src_ip;
         const dst = e.dst_ip;
-        if (src === undefined || dst === undefined || !isDenied(e)) return [];
-        if (!context.isInternal(src) || !context.isExternal(dst)) return [];
-        const w = weightOf(e);
-        const out: Alert[] = [];
+        if (src === undefined || dst === undefined) return;
+        const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, e.dst_port, e.proto);
         if (extended) out.push(extended);
         const p = pairs.touch(`${src}>${dst}`, () => ({
@@ -94,7 +93,6 @@ export const deniedOutbound: Detector<DeniedOutboundSettings> = {
           });
           if (raised) out.push(raised);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         pairs.expire(tMs - windowMs);

@@ -11,8 +11,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert, Severity } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, newCounters, weightOf } from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, newCounters } from '../kit.js';
 
 export interface ExposedPort {
   readonly port: number;
@@ -75,18 +75,22 @@ export const exposedService: Detector<ExposedServiceSettings> = {
     return {
       counters,
       size: () => book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const port = e.dst_port;
-        if (e.action !== 'allow' || port === undefined || e.src_ip === undefined) return [];
+        if (!facts.srcExternal || e.action !== 'allow' || port === undefined || e.src_ip === undefined)
+          return;
         const exposed = byPort.get(port);
-        if (exposed === undefined || !context.isExternal(e.src_ip)) return [];
+        if (exposed === undefined) return;
         // Behind NAT the log may show the public address and, separately, the host it forwards to.
         const host = e.dst_nat_ip !== undefined && context.isInternal(e.dst_nat_ip) ? e.dst_nat_ip : e.dst_ip;
-        if (host === undefined) return [];
-        const w = weightOf(e);
+        if (host === undefined) return;
+        const w = facts.weight;
         const extended = book.extend(host, tMs, w, e.src_ip, port, e.proto);
-        if (extended) return [extended];
-        if (book.isOpen(host, tMs)) return [];
+        if (extended) {
+          out.push(extended);
+          return;
+        }
+        if (book.isOpen(host, tMs)) return;
         const raised = book.raise(host, tMs, {
           severity: exposed.severity,
           kind: 'allowed-inbound',
@@ -99,7 +103,7 @@ export const exposedService: Detector<ExposedServiceSettings> = {
           ...(e.proto !== undefined ? { protocols: [e.proto] } : {}),
           detail: exposed.service,
         });
-        return raised ? [raised] : [];
+        if (raised) out.push(raised);
       },
       flush(tMs: number): readonly Alert[] {
         return book.flush(tMs);

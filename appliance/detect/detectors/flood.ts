@@ -25,17 +25,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import {
-  AlertBook,
-  BoundedMap,
-  CappedSet,
-  labelNote,
-  newCounters,
-  SlidingCount,
-  span,
-  weightOf,
-} from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, BoundedMap, CappedSet, labelNote, newCounters, SlidingCount, span } from '../kit.js';
 
 export interface FloodSettings extends CommonSettings {
   /** Inbound events to one destination within `windowS`. */
@@ -156,18 +147,17 @@ export const flood: Detector<FloodSettings> = {
     return {
       counters,
       size: () => rate.size + amplified.size + reflecting.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const src = e.src_ip;
         const dst = e.dst_ip;
-        if (src === undefined || dst === undefined) return [];
-        const w = weightOf(e);
-        const out: Alert[] = [];
+        if (src === undefined || dst === undefined) return;
+        const w = facts.weight;
         const udpAmp =
           e.proto === 'udp' &&
           e.src_port !== undefined &&
           ampPorts.has(e.src_port) &&
           e.dst_port !== e.src_port;
-        if (context.isExternal(src)) {
+        if (facts.srcExternal) {
           const extended = book.extend(dst, tMs, w, src, udpAmp ? e.src_port : e.dst_port, e.proto);
           if (extended) out.push(extended);
           const r = rate.touch(dst, () => ({ ...newWindow(tMs, 256), sliding: new SlidingCount(windowMs) }));
@@ -206,7 +196,7 @@ export const flood: Detector<FloodSettings> = {
               if (alert) out.push(alert);
             }
           }
-        } else if (udpAmp && context.isInternal(src) && context.isExternal(dst)) {
+        } else if (udpAmp && facts.srcInternal && facts.dstExternal) {
           const extended = book.extend(src, tMs, w, dst, e.src_port, e.proto);
           if (extended) out.push(extended);
           const r = reflecting.touch(src, () => newWindow(tMs, 64));
@@ -228,7 +218,6 @@ export const flood: Detector<FloodSettings> = {
             if (alert) out.push(alert);
           }
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         rate.expire(tMs - windowMs);

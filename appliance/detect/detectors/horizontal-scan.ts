@@ -11,7 +11,7 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
 import {
   AlertBook,
   BoundedMap,
@@ -21,7 +21,6 @@ import {
   newCounters,
   plural,
   span,
-  weightOf,
 } from '../kit.js';
 
 export interface HorizontalScanSettings extends CommonSettings {
@@ -73,15 +72,12 @@ export const horizontalScan: Detector<HorizontalScanSettings> = {
     return {
       counters,
       size: () => sources.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const src = e.src_ip;
         const dst = e.dst_ip;
-        if (src === undefined || dst === undefined || !context.isExternal(src) || looksLikeReply(e))
-          return [];
-        if (context.isInternal(src)) return [];
-        const w = weightOf(e);
+        if (!facts.srcExternal || src === undefined || dst === undefined || looksLikeReply(e)) return;
+        const w = facts.weight;
         const slot = e.dst_port !== undefined ? String(e.dst_port) : (e.proto ?? '?');
-        const out: Alert[] = [];
         const extended = book.extend(src, tMs, w, dst, e.dst_port, e.proto);
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({
@@ -113,7 +109,6 @@ export const horizontalScan: Detector<HorizontalScanSettings> = {
           });
           if (raised) out.push(raised);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         sources.expire(tMs - windowMs);

@@ -8,9 +8,9 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
 import { intelListOf } from '../intel-lookup.js';
-import { AlertBook, isDenied, newCounters, weightOf } from '../kit.js';
+import { AlertBook, isDenied, newCounters } from '../kit.js';
 
 export interface IntelHitSettings extends CommonSettings {
   readonly alertDeniedInbound: boolean;
@@ -50,30 +50,30 @@ export const intelHit: Detector<IntelHitSettings> = {
     return {
       counters,
       size: () => book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const src = e.src_ip;
         const dst = e.dst_ip;
-        if (src === undefined || dst === undefined) return [];
-        const w = weightOf(e);
+        if (src === undefined || dst === undefined) return;
+        const w = facts.weight;
         const denied = isDenied(e);
         let key: string;
         let peer: string;
         let kind: string;
         let list: string | undefined;
-        if (context.isInternal(src) && context.isExternal(dst)) {
+        if (facts.srcInternal && facts.dstExternal) {
           list = intelListOf(context.intel(dst));
           key = src;
           peer = dst;
           kind = 'outbound';
-        } else if (context.isExternal(src) && (!denied || settings.alertDeniedInbound)) {
+        } else if (facts.srcExternal && (!denied || settings.alertDeniedInbound)) {
           list = intelListOf(context.intel(src));
           key = src;
           peer = dst;
           kind = 'inbound';
         } else {
-          return [];
+          return;
         }
-        if (list === undefined) return [];
+        if (list === undefined) return;
         const extended = book.extend(key, tMs, w, peer, e.dst_port, e.proto);
         const severity = kind === 'outbound' && !denied ? 'high' : 'medium';
         const raised = book.raise(key, tMs, {
@@ -87,8 +87,8 @@ export const intelHit: Detector<IntelHitSettings> = {
           ...(e.proto !== undefined ? { protocols: [e.proto] } : {}),
           detail: list,
         });
-        if (raised) return [raised];
-        return extended ? [extended] : [];
+        if (raised) out.push(raised);
+        else if (extended) out.push(extended);
       },
       flush(tMs: number): readonly Alert[] {
         return book.flush(tMs);

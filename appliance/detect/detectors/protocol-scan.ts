@@ -7,8 +7,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, BoundedMap, DistinctWindow, labelNote, newCounters, span, weightOf } from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, BoundedMap, DistinctWindow, labelNote, newCounters, span } from '../kit.js';
 
 export interface ProtocolScanSettings extends CommonSettings {
   /** Distinct IP protocols towards one host within `windowS`. */
@@ -49,14 +49,12 @@ export const protocolScan: Detector<ProtocolScanSettings> = {
     return {
       counters,
       size: () => sources.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const src = e.src_ip;
         const dst = e.dst_ip;
         const proto = e.proto;
-        if (src === undefined || dst === undefined || proto === undefined || !context.isExternal(src))
-          return [];
-        const w = weightOf(e);
-        const out: Alert[] = [];
+        if (!facts.srcExternal || src === undefined || dst === undefined || proto === undefined) return;
+        const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, e.dst_port, proto);
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({
@@ -81,7 +79,6 @@ export const protocolScan: Detector<ProtocolScanSettings> = {
           });
           if (raised) out.push(raised);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         sources.expire(tMs - windowMs);

@@ -12,7 +12,7 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
 import {
   AlertBook,
   BoundedMap,
@@ -22,7 +22,6 @@ import {
   looksLikeReply,
   newCounters,
   span,
-  weightOf,
 } from '../kit.js';
 
 export interface VerticalScanSettings extends CommonSettings {
@@ -81,14 +80,13 @@ export const verticalScan: Detector<VerticalScanSettings> = {
     return {
       counters,
       size: () => sources.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
         const src = e.src_ip;
         const dst = e.dst_ip;
         const port = e.dst_port;
-        if (src === undefined || dst === undefined || port === undefined) return [];
-        if (!context.isExternal(src) || looksLikeReply(e)) return [];
-        const w = weightOf(e);
-        const out: Alert[] = [];
+        if (!facts.srcExternal || src === undefined || dst === undefined || port === undefined) return;
+        if (looksLikeReply(e)) return;
+        const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, port, e.proto);
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({
@@ -150,7 +148,6 @@ export const verticalScan: Detector<VerticalScanSettings> = {
           });
           if (raised) out.push(raised);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         sources.expire(tMs - slowWindowMs);

@@ -7,8 +7,8 @@
  */
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
-import type { CommonSettings, Detector, DetectorContext, DetectorState } from '../detector.js';
-import { AlertBook, BoundedMap, DistinctWindow, newCounters, span, weightOf } from '../kit.js';
+import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
+import { AlertBook, BoundedMap, DistinctWindow, newCounters, span } from '../kit.js';
 
 export interface WormFanoutSettings extends CommonSettings {
   readonly ports: readonly number[];
@@ -56,14 +56,13 @@ export const wormFanout: Detector<WormFanoutSettings> = {
     return {
       counters,
       size: () => sources.size + book.size,
-      observe(e: ConnectionEvent, tMs: number): readonly Alert[] {
+      observe(e: ConnectionEvent, tMs: number, facts: EventFacts, out: Alert[]): void {
+        if (!facts.srcInternal || !facts.dstExternal) return;
         const src = e.src_ip;
         const dst = e.dst_ip;
         const port = e.dst_port;
-        if (src === undefined || dst === undefined || port === undefined || !ports.has(port)) return [];
-        if (!context.isInternal(src) || !context.isExternal(dst)) return [];
-        const w = weightOf(e);
-        const out: Alert[] = [];
+        if (src === undefined || dst === undefined || port === undefined || !ports.has(port)) return;
+        const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, port, e.proto);
         if (extended) out.push(extended);
         const s = sources.touch(src, () => ({
@@ -83,7 +82,6 @@ export const wormFanout: Detector<WormFanoutSettings> = {
           });
           if (raised) out.push(raised);
         }
-        return out;
       },
       flush(tMs: number): readonly Alert[] {
         sources.expire(tMs - windowMs);
