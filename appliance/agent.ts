@@ -141,6 +141,7 @@ export async function startAgent(
     settings: config,
     privacy: () => memberSettings.current.privacy,
     engine: { intel: intel.intel, background: intel.background },
+    alsoIgnore: () => intel.schemeScanners(),
     onAlert: (alert) => {
       outbox.appendAlert(alert);
       if (alert.status !== 'update')

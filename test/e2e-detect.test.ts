@@ -25,6 +25,7 @@ import {
 const DEVICE = 'e2e-detect-1';
 const SCANNER = '203.0.113.77';
 const LISTED = '198.51.100.66';
+const SCHEME_SCANNER = '192.0.2.250';
 const dir = mkdtempSync(join(tmpdir(), 'ca-e2e-detect-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -126,6 +127,18 @@ t.test(
     const listFile = join(dir, 'listed.txt');
     writeFileSync(listFile, `# test list\n${LISTED}\n198.51.100.128/25\n`);
     await runCli(CENTRAL_CLI, ['intel', 'import', '--list', 'operator', listFile, '--data-dir', centralDir]);
+    // The scheme's own scanner (central's vulnerability scanning): never alerted on.
+    const schemeFile = join(dir, 'scheme.txt');
+    writeFileSync(schemeFile, `${SCHEME_SCANNER}\n`);
+    await runCli(CENTRAL_CLI, [
+      'intel',
+      'import',
+      '--list',
+      'scheme-scanners',
+      schemeFile,
+      '--data-dir',
+      centralDir,
+    ]);
     await runCli(CENTRAL_CLI, ['intel', 'publish', '--data-dir', centralDir]);
 
     const agent = await startAgentProcess(
@@ -161,5 +174,29 @@ t.test(
     );
     t.equal(hit.source, LISTED, 'the listed address is the alert’s source');
     t.match(hit.summary, /operator|list/i, 'and it says which list');
+
+    // The scheme's scanner probes 200 ports, then an unknown source does the same.
+    const scan = (src: string) =>
+      Array.from({ length: 200 }, (_, p) => logLine(new Date(), 'DROP', src, '192.168.1.10', 40000, p + 1));
+    await waitFor(
+      'the scheme-scanners list',
+      async () => (await agentStatus()).intel.lists.find((l) => l.list === 'scheme-scanners'),
+      60_000,
+      200,
+    );
+    await replay([...scan(SCHEME_SCANNER), ...scan(SCANNER)], {
+      to: `udp://127.0.0.1:${agent.udpPort}`,
+      rate: 2000,
+    });
+    await waitFor(
+      'the unknown scanner’s alert',
+      async () => (await agentStatus()).detection.recent.find((a) => a.source === SCANNER),
+      60_000,
+      200,
+    );
+    t.notOk(
+      (await agentStatus()).detection.recent.some((a) => a.source === SCHEME_SCANNER),
+      'the scheme’s own scanner raised nothing',
+    );
   },
 );

@@ -15,6 +15,7 @@ import {
   type EngineCounters,
   type EngineOptions,
 } from './engine.js';
+import { EMPTY_IGNORE_LIST, type IgnoreList } from './ignore-list.js';
 import { type DetectSettings, detectOptions } from './settings.js';
 
 /** What the status page and /metrics show of detection. */
@@ -51,6 +52,11 @@ export interface LiveDetectionOptions {
   readonly onAlert: (alert: Alert) => void;
   /** Extra engine options (intel lookup, the background-scanner label). */
   readonly engine?: Pick<EngineOptions, 'intel' | 'background'>;
+  /**
+   * More addresses never alerted on besides `detectIgnore`: the scheme's own scanners from
+   * central's lists, asked again on every event as lists change; undefined while there are none.
+   */
+  readonly alsoIgnore?: () => ((address: string) => boolean) | undefined;
   readonly now?: () => number;
   readonly tickMs?: number;
 }
@@ -73,7 +79,19 @@ export function startLiveDetection(options: LiveDetectionOptions): LiveDetection
   const checked = detectOptions(options.settings, internalPseudonym(options.privacy));
   if (!checked.ok) throw new RangeError(`${checked.key}: ${checked.reason}`);
   if (!checked.enabled) return undefined;
-  const engine = createDetectionEngine({ ...checked.options, ...options.engine });
+  const base = checked.options.ignore ?? EMPTY_IGNORE_LIST;
+  const alsoIgnore = options.alsoIgnore;
+  const ignore: IgnoreList =
+    alsoIgnore === undefined
+      ? base
+      : {
+          // Non-zero while either list has entries: the engine skips the check when it is 0.
+          get size() {
+            return base.size + (alsoIgnore() === undefined ? 0 : 1);
+          },
+          has: (address) => base.has(address) || (address !== undefined && alsoIgnore()?.(address) === true),
+        };
+  const engine = createDetectionEngine({ ...checked.options, ...options.engine, ignore });
   const now = options.now ?? Date.now;
   const emit = (alerts: readonly Alert[]) => {
     for (const alert of alerts) options.onAlert(alert);

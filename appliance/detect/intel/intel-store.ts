@@ -163,6 +163,11 @@ export class IntelStore {
     return best;
   };
 
+  /** The set of one list, or undefined when it is not held (callers keep it for their hot path). */
+  listSet(list: string): CidrSet | undefined {
+    return this.sets.find((s) => s.list === list)?.set;
+  }
+
   /** The first list (by name) holding the address, and how it is listed there. */
   lookupList(address: string): { readonly list: string; readonly match: IntelMatch } | undefined {
     for (const { list, set } of this.sets) {

@@ -7,8 +7,12 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { IntelLookup } from '../intel-lookup.js';
+import type { CidrSet } from './cidr-set.js';
 import { type IntelListStatus, IntelStore, type IntelStoreCounters } from './intel-store.js';
 import { attachIntel, type IntelLogger, readIntelKey } from './intel-subscription.js';
+
+/** The list whose addresses detection never alerts on: the scheme's own scanners. */
+export const SCHEME_SCANNERS_LIST = 'scheme-scanners';
 
 export interface IntelView {
   readonly enabled: boolean;
@@ -21,6 +25,8 @@ export interface IntelView {
 export class LiveIntel {
   private store: IntelStore | undefined;
   private reason = 'central has not sent its intel key yet';
+  private schemeSet: CidrSet | undefined;
+  private schemeHas: ((address: string) => boolean) | undefined;
 
   constructor(
     private readonly options: {
@@ -60,6 +66,21 @@ export class LiveIntel {
     if (match === undefined || match === 'scanner') return undefined;
     return { list: this.store?.lookupList(address)?.list ?? match };
   };
+
+  /**
+   * The scheme's own scanners (central's vulnerability scanner and the like), published as the list
+   * `scheme-scanners` (`cyberalarm-central intel import --list scheme-scanners FILE`): detection
+   * never alerts on them. Undefined while no such list is held, so detection pays nothing then.
+   */
+  schemeScanners(): ((address: string) => boolean) | undefined {
+    const set = this.store?.listSet(SCHEME_SCANNERS_LIST);
+    if (set !== this.schemeSet) {
+      // Asked on every event: a new function only when the list changed.
+      this.schemeSet = set;
+      this.schemeHas = set && ((address) => set.has(address));
+    }
+    return this.schemeHas;
+  }
 
   /** Sources central marks as mass scanners seen at many members. */
   readonly background = (address: string): boolean => this.store?.lookup(address) === 'scanner';
