@@ -39,37 +39,64 @@ export function newCounters(): DetectorCounters {
   return { evicted: 0, raised: 0, updated: 0, suppressed: 0 };
 }
 
+/** Values a `CappedSet` keeps in an array before it needs a `Set`. */
+const SMALL_SET = 8;
+
 /**
  * Distinct values, exact up to `cap`; past it nothing more is stored and `capped` says the size is a
- * lower bound. Insertion-ordered, so the first few are the alert's examples.
+ * lower bound. Insertion-ordered, so the first few are the alert's examples. The first few values
+ * live in a small array and a `Set` is made only past `SMALL_SET`: most sets (a source that probes
+ * once) never grow, and thousands of tracked sources each holding `Set`s were most of detection's
+ * garbage.
  */
 export class CappedSet<T> {
-  private readonly items = new Set<T>();
+  private small: T[] | undefined;
+  private items: Set<T> | undefined;
   capped = false;
   constructor(private readonly cap: number) {}
 
   /** True when the value was new and stored. */
   add(value: T): boolean {
-    if (this.items.has(value)) return false;
-    if (this.items.size >= this.cap) {
+    const items = this.items;
+    if (items !== undefined) {
+      const n = items.size;
+      if (n < this.cap) return items.add(value).size > n; // one hash lookup, not has() then add()
+      if (!items.has(value)) this.capped = true;
+      return false;
+    }
+    const small = this.small;
+    if (small === undefined) {
+      if (this.cap <= 0) {
+        this.capped = true;
+        return false;
+      }
+      this.small = [value];
+      return true;
+    }
+    if (small.includes(value)) return false; // SameValueZero, as a Set compares
+    if (small.length >= this.cap) {
       this.capped = true;
       return false;
     }
-    this.items.add(value);
+    if (small.length < SMALL_SET) small.push(value);
+    else {
+      this.items = new Set(small).add(value);
+      this.small = undefined;
+    }
     return true;
   }
 
   has(value: T): boolean {
-    return this.items.has(value);
+    return this.items !== undefined ? this.items.has(value) : (this.small?.includes(value) ?? false);
   }
 
   get size(): number {
-    return this.items.size;
+    return this.items !== undefined ? this.items.size : this.small !== undefined ? this.small.length : 0;
   }
 
   sample(n: number): T[] {
     const out: T[] = [];
-    for (const v of this.items) {
+    for (const v of this.values()) {
       if (out.length >= n) break;
       out.push(v);
     }
@@ -77,17 +104,32 @@ export class CappedSet<T> {
   }
 
   values(): IterableIterator<T> {
-    return this.items.values();
+    return this.items !== undefined ? this.items.values() : (this.small ?? EMPTY).values();
   }
 }
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** A key's entry: its place in the recency list (see `BoundedMap`). */
+interface Slot<V> {
+  readonly key: string;
+  readonly value: V;
+  seq: number;
+  older: Slot<V> | undefined;
+  newer: Slot<V> | undefined;
+}
+
 /**
- * A map holding at most `cap` keys, roughly least recently touched first (a `Map` keeps insertion
- * order; `touch` re-inserts a key that has drifted into the older half). Reaching the cap evicts the
- * oldest key and counts it.
+ * A map holding at most `cap` keys, roughly least recently touched first: `touch` moves a key that
+ * has drifted into the older half to the fresh end. Reaching the cap evicts the oldest key and
+ * counts it. The order is a linked list through the entries, not the `Map`'s own insertion order:
+ * finding a `Map`'s first key walks over the holes its deletions left (V8 compacts only when the
+ * table fills), which made every eviction cost thousands of steps.
  */
 export class BoundedMap<V extends { lastMs: number }> {
-  private readonly map = new Map<string, { readonly value: V; seq: number }>();
+  private readonly map = new Map<string, Slot<V>>();
+  private oldest: Slot<V> | undefined;
+  private newest: Slot<V> | undefined;
   /** Insertions so far: a key's `seq` says how far from the fresh end it sits, at most. */
   private seq = 0;
   private readonly keepFor: number;
@@ -103,47 +145,59 @@ export class BoundedMap<V extends { lastMs: number }> {
   }
 
   /**
-   * The value for `key`, or a new one from `create` (evicting the least recently moved key if
-   * full). A key is moved to the fresh end only once it has drifted into the older half (more than
-   * cap/2 insertions since it was last moved), so a busy key costs a lookup, not a delete and an
-   * insert per event (that was 40 % of detection's time: V8 rehashes a Map churned that way). A key
-   * is evicted only after about cap/2 insertions without being touched: an approximate LRU.
+   * The value for `key` (undefined when absent, then `add` it), marked as recently used. A key is
+   * moved to the fresh end only once it has drifted into the older half (more than cap/2 insertions
+   * since it was last moved), so a busy key costs a lookup, not a move per event. A key is evicted
+   * only after about cap/2 insertions without being touched: an approximate LRU.
    */
-  touch(key: string, create: () => V): V {
-    const map = this.map;
-    const slot = map.get(key);
-    if (slot !== undefined) {
-      if (this.seq - slot.seq > this.keepFor) {
-        map.delete(key);
-        slot.seq = ++this.seq;
-        map.set(key, slot);
-      }
-      return slot.value;
+  touch(key: string): V | undefined {
+    const slot = this.map.get(key);
+    if (slot === undefined) return undefined;
+    if (this.seq - slot.seq > this.keepFor) {
+      this.unlink(slot);
+      slot.seq = ++this.seq;
+      this.append(slot);
     }
-    if (map.size >= this.cap) {
-      const oldest = map.keys().next().value as string;
-      map.delete(oldest);
+    return slot.value;
+  }
+
+  /** Adds an absent `key` at the fresh end (evicting the oldest key if full); returns `value`. */
+  add(key: string, value: V): V {
+    if (this.map.size >= this.cap) {
+      const oldest = this.oldest;
+      if (oldest !== undefined) {
+        this.unlink(oldest);
+        this.map.delete(oldest.key);
+      }
       this.counters.evicted++;
     }
-    const value = create();
-    map.set(key, { value, seq: ++this.seq });
+    const slot: Slot<V> = { key, value, seq: ++this.seq, older: undefined, newer: undefined };
+    this.map.set(key, slot);
+    this.append(slot);
     return value;
   }
 
   delete(key: string): void {
+    const slot = this.map.get(key);
+    if (slot === undefined) return;
+    this.unlink(slot);
     this.map.delete(key);
   }
 
   /**
-   * Removes keys idle since before `beforeMs`; calls `onExpire` for each. A whole pass: keys are not
-   * kept in order of last use (see `touch`), so a fresh key may sit before a stale one. Called on
-   * the clock tick, not per event.
+   * Removes keys idle since before `beforeMs`, oldest first; calls `onExpire` for each. A whole
+   * pass: keys are not kept in order of last use (see `touch`), so a fresh key may sit before a
+   * stale one. Called on the clock tick, not per event.
    */
   expire(beforeMs: number, onExpire?: (key: string, value: V) => void): void {
-    for (const [key, slot] of this.map) {
-      if (slot.value.lastMs >= beforeMs) continue;
-      this.map.delete(key);
-      onExpire?.(key, slot.value);
+    for (let slot = this.oldest; slot !== undefined; ) {
+      const next = slot.newer;
+      if (slot.value.lastMs < beforeMs) {
+        this.unlink(slot);
+        this.map.delete(slot.key);
+        onExpire?.(slot.key, slot.value);
+      }
+      slot = next;
     }
   }
 
@@ -151,8 +205,25 @@ export class BoundedMap<V extends { lastMs: number }> {
     return this.map.size;
   }
 
+  /** Oldest first. */
   *entries(): IterableIterator<[string, V]> {
-    for (const [key, slot] of this.map) yield [key, slot.value];
+    for (let slot = this.oldest; slot !== undefined; slot = slot.newer) yield [slot.key, slot.value];
+  }
+
+  private unlink(slot: Slot<V>): void {
+    if (slot.older === undefined) this.oldest = slot.newer;
+    else slot.older.newer = slot.newer;
+    if (slot.newer === undefined) this.newest = slot.older;
+    else slot.newer.older = slot.older;
+    slot.older = undefined;
+    slot.newer = undefined;
+  }
+
+  private append(slot: Slot<V>): void {
+    slot.older = this.newest;
+    if (this.newest === undefined) this.oldest = slot;
+    else this.newest.newer = slot;
+    this.newest = slot;
   }
 }
 
@@ -263,7 +334,7 @@ export class AlertBook {
       // The events were counted by `extend` as they came; the finding only adds examples.
       this.merge(existing, finding, false);
       existing.lastMs = Math.max(existing.lastMs, tMs);
-      this.open.touch(key, () => existing);
+      this.open.touch(key);
       return rose || renamed ? this.report(existing, 'update') : this.maybeUpdate(existing);
     }
     if (this.context.ignored(key)) {
@@ -295,7 +366,7 @@ export class AlertBook {
     };
     this.merge(created, finding, true);
     this.open.delete(key);
-    this.open.touch(key, () => created);
+    this.open.add(key, created);
     this.counters.raised++;
     return this.report(created, 'new');
   }
@@ -318,7 +389,7 @@ export class AlertBook {
     if (tMs > a.lastMs) a.lastMs = tMs;
     if (tMs < a.firstMs) a.firstMs = tMs;
     a.changed = true;
-    this.open.touch(key, () => a);
+    this.open.touch(key);
     return this.maybeUpdate(a);
   }
 
@@ -410,7 +481,11 @@ export function labelNote(facts: AlertFacts): string {
 export class DistinctWindow<T> {
   startMs: number;
   events = 0;
-  readonly bySub = new Map<string, CappedSet<T>>();
+  // The first sub-key's set sits outside the map: most windows (a source's one probe) see one sub-key.
+  private firstSub: string | undefined;
+  private firstSet: CappedSet<T> | undefined;
+  private more: Map<string, CappedSet<T>> | undefined;
+  private subKeys = 0;
   constructor(
     tMs: number,
     private readonly windowMs: number,
@@ -428,20 +503,30 @@ export class DistinctWindow<T> {
     if (tMs - this.startMs >= this.windowMs) {
       this.startMs = tMs;
       this.events = 0;
-      this.bySub.clear();
+      this.firstSub = undefined;
+      this.firstSet = undefined;
+      this.more = undefined;
+      this.subKeys = 0;
     }
     this.events += weight;
-    let set = this.bySub.get(sub);
+    let set = this.get(sub);
     if (set === undefined) {
-      if (this.bySub.size >= this.maxSubKeys) return 0;
+      if (this.subKeys >= this.maxSubKeys) return 0;
       set = new CappedSet<T>(this.cap);
-      this.bySub.set(sub, set);
+      if (this.firstSet === undefined) {
+        this.firstSub = sub;
+        this.firstSet = set;
+      } else {
+        if (this.more === undefined) this.more = new Map();
+        this.more.set(sub, set);
+      }
+      this.subKeys++;
     }
     return set.add(value) ? set.size : 0;
   }
 
   get(sub: string): CappedSet<T> | undefined {
-    return this.bySub.get(sub);
+    return sub === this.firstSub ? this.firstSet : this.more?.get(sub);
   }
 }
 

@@ -118,7 +118,7 @@ export const beaconing: Detector<BeaconingSettings> = {
       if (p === undefined) {
         const seen = probation.get(key);
         if (seen === undefined) {
-          probation.touch(key, () => ({ lastMs: tMs, firstMs: tMs, events: w }));
+          probation.add(key, { lastMs: tMs, firstMs: tMs, events: w });
           return;
         }
         if (tMs - seen.lastMs < gapMs) {
@@ -127,16 +127,16 @@ export const beaconing: Detector<BeaconingSettings> = {
           return;
         }
         probation.delete(key);
-        p = pairs.touch(key, () => ({
+        p = pairs.add(key, {
           lastMs: seen.lastMs,
           contactMs: seen.firstMs,
           firstMs: seen.firstMs,
           intervals: [],
           events: seen.events,
           port,
-        }));
+        });
       } else {
-        pairs.touch(key, () => p!);
+        pairs.touch(key);
       }
       const extended = book.extend(src, tMs, w, dst, port);
       if (extended) out.push(extended);

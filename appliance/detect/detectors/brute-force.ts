@@ -177,13 +177,10 @@ export const bruteForce: Detector<BruteForceSettings> = {
       w: number,
       proto: string | undefined,
     ): Alert | undefined {
-      const sl = slow.touch(`${service.name}|${src}`, () => ({
-        startMs: tMs,
-        lastMs: tMs,
-        events: 0,
-        hosts: new CappedSet(256),
-        fired: false,
-      }));
+      const key = `${service.name}|${src}`;
+      const sl =
+        slow.touch(key) ??
+        slow.add(key, { startMs: tMs, lastMs: tMs, events: 0, hosts: new CappedSet(256), fired: false });
       if (tMs - sl.startMs >= slowWindowMs) {
         sl.startMs = tMs;
         sl.events = 0;
@@ -234,7 +231,7 @@ export const bruteForce: Detector<BruteForceSettings> = {
         const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, port, e.proto);
         if (extended) out.push(extended);
-        const s = sources.touch(src, () => ({ startMs: tMs, lastMs: tMs, byService: new Map() }));
+        const s = sources.touch(src) ?? sources.add(src, { startMs: tMs, lastMs: tMs, byService: new Map() });
         if (tMs - s.startMs >= windowMs) {
           s.startMs = tMs;
           s.byService.clear();

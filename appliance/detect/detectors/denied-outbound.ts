@@ -60,13 +60,10 @@ export const deniedOutbound: Detector<DeniedOutboundSettings> = {
         const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, e.dst_port, e.proto);
         if (extended) out.push(extended);
-        const p = pairs.touch(`${src}>${dst}`, () => ({
-          startMs: tMs,
-          lastMs: tMs,
-          events: 0,
-          ports: new CappedSet(20),
-          fired: 0,
-        }));
+        const key = `${src}>${dst}`;
+        const p =
+          pairs.touch(key) ??
+          pairs.add(key, { startMs: tMs, lastMs: tMs, events: 0, ports: new CappedSet(20), fired: 0 });
         if (tMs - p.startMs >= windowMs) {
           p.startMs = tMs;
           p.events = 0;

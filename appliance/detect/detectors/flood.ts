@@ -160,7 +160,8 @@ export const flood: Detector<FloodSettings> = {
         if (facts.srcExternal) {
           const extended = book.extend(dst, tMs, w, src, udpAmp ? e.src_port : e.dst_port, e.proto);
           if (extended) out.push(extended);
-          const r = rate.touch(dst, () => ({ ...newWindow(tMs, 256), sliding: new SlidingCount(windowMs) }));
+          const r =
+            rate.touch(dst) ?? rate.add(dst, { ...newWindow(tMs, 256), sliding: new SlidingCount(windowMs) });
           if (tMs > r.lastMs) r.lastMs = tMs;
           r.events = r.sliding!.add(tMs, w);
           // Below half the threshold the burst is over: the next one may raise again.
@@ -178,7 +179,7 @@ export const flood: Detector<FloodSettings> = {
             if (a) out.push(a);
           }
           if (udpAmp) {
-            const a = amplified.touch(dst, () => newWindow(tMs, 256));
+            const a = amplified.touch(dst) ?? amplified.add(dst, newWindow(tMs, 256));
             rollWindow(a, tMs, ampWindowMs);
             a.events += w;
             a.peers.add(src);
@@ -199,7 +200,7 @@ export const flood: Detector<FloodSettings> = {
         } else if (udpAmp && facts.srcInternal && facts.dstExternal) {
           const extended = book.extend(src, tMs, w, dst, e.src_port, e.proto);
           if (extended) out.push(extended);
-          const r = reflecting.touch(src, () => newWindow(tMs, 64));
+          const r = reflecting.touch(src) ?? reflecting.add(src, newWindow(tMs, 64));
           rollWindow(r, tMs, ampWindowMs);
           r.events += w;
           r.peers.add(dst);

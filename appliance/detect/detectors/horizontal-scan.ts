@@ -80,15 +80,17 @@ export const horizontalScan: Detector<HorizontalScanSettings> = {
         const slot = e.dst_port !== undefined ? String(e.dst_port) : (e.proto ?? '?');
         const extended = book.extend(src, tMs, w, dst, e.dst_port, e.proto);
         if (extended) out.push(extended);
-        const s = sources.touch(src, () => ({
-          lastMs: tMs,
-          window: new HoppingDistinctWindow<string>(
-            tMs,
-            windowMs,
-            settings.maxPortsPerSource,
-            settings.mediumHosts,
-          ),
-        }));
+        const s =
+          sources.touch(src) ??
+          sources.add(src, {
+            lastMs: tMs,
+            window: new HoppingDistinctWindow<string>(
+              tMs,
+              windowMs,
+              settings.maxPortsPerSource,
+              settings.mediumHosts,
+            ),
+          });
         s.lastMs = Math.max(s.lastMs, tMs);
         const n = s.window.add(tMs, w, slot, dst);
         const win = s.window.crossed;

@@ -57,15 +57,17 @@ export const protocolScan: Detector<ProtocolScanSettings> = {
         const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, e.dst_port, proto);
         if (extended) out.push(extended);
-        const s = sources.touch(src, () => ({
-          lastMs: tMs,
-          window: new DistinctWindow<string>(
-            tMs,
-            windowMs,
-            settings.maxHostsPerSource,
-            settings.minProtocols,
-          ),
-        }));
+        const s =
+          sources.touch(src) ??
+          sources.add(src, {
+            lastMs: tMs,
+            window: new DistinctWindow<string>(
+              tMs,
+              windowMs,
+              settings.maxHostsPerSource,
+              settings.minProtocols,
+            ),
+          });
         s.lastMs = Math.max(s.lastMs, tMs);
         if (s.window.add(tMs, w, dst, proto) === settings.minProtocols) {
           const raised = book.raise(src, tMs, {

@@ -89,21 +89,23 @@ export const verticalScan: Detector<VerticalScanSettings> = {
         const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, port, e.proto);
         if (extended) out.push(extended);
-        const s = sources.touch(src, () => ({
-          lastMs: tMs,
-          fast: new HoppingDistinctWindow<number>(
-            tMs,
-            windowMs,
-            settings.maxHostsPerSource,
-            settings.mediumPorts,
-          ),
-          slow: new DistinctWindow<number>(
-            tMs,
-            slowWindowMs,
-            settings.maxHostsPerSource,
-            settings.slowMinPorts,
-          ),
-        }));
+        const s =
+          sources.touch(src) ??
+          sources.add(src, {
+            lastMs: tMs,
+            fast: new HoppingDistinctWindow<number>(
+              tMs,
+              windowMs,
+              settings.maxHostsPerSource,
+              settings.mediumPorts,
+            ),
+            slow: new DistinctWindow<number>(
+              tMs,
+              slowWindowMs,
+              settings.maxHostsPerSource,
+              settings.slowMinPorts,
+            ),
+          });
         s.lastMs = Math.max(s.lastMs, tMs);
         const fast = s.fast.add(tMs, w, dst, port);
         const slow = s.slow.add(tMs, w, dst, port);

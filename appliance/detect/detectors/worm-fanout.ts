@@ -65,10 +65,12 @@ export const wormFanout: Detector<WormFanoutSettings> = {
         const w = facts.weight;
         const extended = book.extend(src, tMs, w, dst, port, e.proto);
         if (extended) out.push(extended);
-        const s = sources.touch(src, () => ({
-          lastMs: tMs,
-          window: new DistinctWindow<string>(tMs, windowMs, ports.size, settings.minTargets),
-        }));
+        const s =
+          sources.touch(src) ??
+          sources.add(src, {
+            lastMs: tMs,
+            window: new DistinctWindow<string>(tMs, windowMs, ports.size, settings.minTargets),
+          });
         s.lastMs = Math.max(s.lastMs, tMs);
         if (s.window.add(tMs, w, String(port), dst) === settings.minTargets) {
           const raised = book.raise(src, tMs, {
