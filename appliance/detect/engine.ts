@@ -72,6 +72,52 @@ export interface DetectionEngine {
   detectors(): readonly DetectorStatus[];
 }
 
+/** Two decimal digits at `i`, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+// The day `parseTimestamp` last saw (`YYYY-MM-DDT`) and its midnight, from `Date.parse`.
+let cachedDay = '\0';
+let cachedDayMs = Number.NaN;
+
+/**
+ * `Date.parse(ts)`, faster for the forms events carry (`2026-03-10T08:00:00Z` and
+ * `2026-03-10T08:00:00.003Z`): the day's midnight comes from `Date.parse` once per day, the time
+ * of day is read digit by digit; any other form, or a field out of range, goes to `Date.parse`.
+ * About every second event has a new `ts`, and `Date.parse` was 5 % of detection's time.
+ */
+export function parseTimestamp(ts: string): number {
+  const n = ts.length;
+  if (
+    (n === 20 || (n === 24 && ts.charCodeAt(19) === 46)) /* . */ &&
+    ts.charCodeAt(n - 1) === 90 /* Z */ &&
+    ts.charCodeAt(10) === 84 /* T */ &&
+    ts.charCodeAt(13) === 58 /* : */ &&
+    ts.charCodeAt(16) === 58
+  ) {
+    const h = twoDigits(ts, 11);
+    const m = twoDigits(ts, 14);
+    const sec = twoDigits(ts, 17);
+    let ms = 0;
+    if (n === 24) {
+      const hi = twoDigits(ts, 20);
+      const lo = ts.charCodeAt(22) - 48;
+      ms = hi >= 0 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
+    }
+    if (h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59 && ms >= 0) {
+      if (!ts.startsWith(cachedDay)) {
+        cachedDay = ts.slice(0, 11);
+        cachedDayMs = Date.parse(`${cachedDay}00:00:00Z`);
+      }
+      if (Number.isFinite(cachedDayMs)) return cachedDayMs + ((h * 60 + m) * 60 + sec) * 1000 + ms;
+    }
+  }
+  return Date.parse(ts);
+}
+
 /** Returned when nothing was raised: most events raise nothing, and need not allocate. */
 const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 
@@ -142,7 +188,7 @@ export function createDetectionEngine(options: EngineOptions = {}): DetectionEng
     const ts = event.ts;
     if (ts === undefined) return nowMs;
     if (ts === lastTs) return lastTsMs; // firewalls log many events per second
-    const ms = Date.parse(ts);
+    const ms = parseTimestamp(ts);
     if (!Number.isFinite(ms)) {
       counters.badTimestamps++;
       return nowMs;
