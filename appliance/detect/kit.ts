@@ -161,6 +161,22 @@ export class BoundedMap<V extends { lastMs: number }> {
     return slot.value;
   }
 
+  /**
+   * As `touch`, but only for a value active within `withinMs` before `tMs` (`tMs - lastMs <
+   * withinMs`); an older one is left where it is and undefined returned. One lookup where `get`
+   * then `touch` took two.
+   */
+  touchRecent(key: string, tMs: number, withinMs: number): V | undefined {
+    const slot = this.map.get(key);
+    if (slot === undefined || tMs - slot.value.lastMs >= withinMs) return undefined;
+    if (this.seq - slot.seq > this.keepFor) {
+      this.unlink(slot);
+      slot.seq = ++this.seq;
+      this.append(slot);
+    }
+    return slot.value;
+  }
+
   /** Adds an absent `key` at the fresh end (evicting the oldest key if full); returns `value`. */
   add(key: string, value: V): V {
     if (this.map.size >= this.cap) {
@@ -320,8 +336,8 @@ export class AlertBook {
    * open, raises its severity (its events are already counted by `extend`).
    */
   raise(key: string, tMs: number, finding: Finding): Alert | undefined {
-    const existing = this.open.get(key);
-    if (existing !== undefined && tMs - existing.lastMs < this.options.cooldownMs) {
+    const existing = this.open.touchRecent(key, tMs, this.options.cooldownMs);
+    if (existing !== undefined) {
       const renamed = finding.renames === true && finding.kind !== existing.kind;
       if (renamed) existing.kind = finding.kind;
       const rose = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[existing.severity];
@@ -334,7 +350,6 @@ export class AlertBook {
       // The events were counted by `extend` as they came; the finding only adds examples.
       this.merge(existing, finding, false);
       existing.lastMs = Math.max(existing.lastMs, tMs);
-      this.open.touch(key);
       return rose || renamed ? this.report(existing, 'update') : this.maybeUpdate(existing);
     }
     if (this.context.ignored(key)) {
@@ -380,8 +395,8 @@ export class AlertBook {
     port?: number,
     protocol?: string,
   ): Alert | undefined {
-    const a = this.open.get(key);
-    if (a === undefined || tMs - a.lastMs >= this.options.cooldownMs) return undefined;
+    const a = this.open.touchRecent(key, tMs, this.options.cooldownMs);
+    if (a === undefined) return undefined;
     a.events += weight;
     if (target !== undefined) a.targets.add(target);
     if (port !== undefined) a.ports.add(port);
@@ -389,7 +404,6 @@ export class AlertBook {
     if (tMs > a.lastMs) a.lastMs = tMs;
     if (tMs < a.firstMs) a.firstMs = tMs;
     a.changed = true;
-    this.open.touch(key);
     return this.maybeUpdate(a);
   }
 

@@ -114,7 +114,7 @@ export const beaconing: Detector<BeaconingSettings> = {
       w: number,
       out: Alert[],
     ): void {
-      let p = pairs.get(key);
+      let p = pairs.touch(key);
       if (p === undefined) {
         const seen = probation.get(key);
         if (seen === undefined) {
@@ -135,8 +135,6 @@ export const beaconing: Detector<BeaconingSettings> = {
           events: seen.events,
           port,
         });
-      } else {
-        pairs.touch(key);
       }
       const extended = book.extend(src, tMs, w, dst, port);
       if (extended) out.push(extended);
