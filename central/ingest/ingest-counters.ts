@@ -18,8 +18,9 @@ export interface IngestCounters {
   /** Failed attempts to flag a device (retried at the next bad batch). */
   flagErrors: number;
   /**
-   * Uplink messages of a kind central has no store for yet (health until its issue lands), by kind: quarantined whole (handlers/not-ingested-yet.ts), so also in `quarantined`.
-   * Kinds are the protocol's, so bounded.
+   * Uplink messages of a kind central has no store for yet, by kind: quarantined whole
+   * (handlers/not-ingested-yet.ts), so also in `quarantined`. Every kind has a store today, so this
+   * stays empty until the protocol names a new kind. Kinds are the protocol's, so bounded.
    */
   ignoredByKind: Record<string, number>;
   /** Messages on a topic that is not a device uplink topic at all. */
@@ -38,6 +39,12 @@ export interface IngestCounters {
   alertsUpdated: number;
   /** Reports older than the stored one (a late copy of an earlier batch): ignored. */
   alertsStale: number;
+  /** Heartbeats received / stored / redelivered (handlers/health.ts). */
+  healthReports: number;
+  healthStored: number;
+  healthDuplicates: number;
+  /** Heartbeats stored under central's receipt time: the device's clock was implausible. */
+  healthTimesReplaced: number;
 }
 
 export function newIngestCounters(): IngestCounters {
@@ -62,6 +69,10 @@ export function newIngestCounters(): IngestCounters {
     alertsStoredBy: {},
     alertsUpdated: 0,
     alertsStale: 0,
+    healthReports: 0,
+    healthStored: 0,
+    healthDuplicates: 0,
+    healthTimesReplaced: 0,
   };
 }
 

@@ -123,11 +123,12 @@ t.test('one entry dispatches by the topic kind; quarantines are counted for ever
     {
       ...newIngestCounters(),
       quarantined: 1,
-      quarantinedByReason: { 'kind not ingested yet: health': 1 },
-      ignoredByKind: { health: 1 },
+      quarantinedByReason: { 'health: schema: /': 1 },
+      healthReports: 1,
+      bytes: 1,
       ignoredForeign: 1,
     },
-    'a kind without a store is quarantined and counted; a foreign topic is counted',
+    'a bad heartbeat is quarantined and counted by reason; a foreign topic is counted',
   );
   t.same(
     INGESTED_KINDS,

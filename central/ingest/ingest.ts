@@ -80,7 +80,7 @@ async function ingestInOrder(
   kind: UplinkKind,
   deviceId: string,
 ): Promise<void> {
-  // Every kind has a handler; alerts and health are quarantined until their stores exist.
+  // Every kind has a handler (a kind without a store yet quarantines, handlers/not-ingested-yet.ts).
   const handler = UPLINK_HANDLERS[kind];
   const message: IncomingUplink = {
     deviceId,

@@ -94,6 +94,25 @@ export function ingestMetrics(c: IngestCounters): Metric[] {
       ],
     },
     counter(
+      'cyberalarm_central_health_reports_total',
+      'Heartbeats received (health uplink)',
+      c.healthReports,
+    ),
+    {
+      name: 'cyberalarm_central_health_stored_total',
+      help: 'Heartbeats by outcome: stored (a row in device_health) or duplicate (a redelivery, nothing written); bad ones are in batches_quarantined_total with a "health: " reason',
+      type: 'counter',
+      samples: [
+        { labels: { outcome: 'stored' }, value: c.healthStored },
+        { labels: { outcome: 'duplicate' }, value: c.healthDuplicates },
+      ],
+    },
+    counter(
+      'cyberalarm_central_health_time_replaced_total',
+      "Heartbeats stored under central's receipt time because the device's clock was more than a day ahead or 30 days behind",
+      c.healthTimesReplaced,
+    ),
+    counter(
       'cyberalarm_central_foreign_topic_total',
       'Messages on a topic that is not a device uplink topic',
       c.ignoredForeign,

@@ -8,8 +8,8 @@ import type { IngestContext } from '../ingest.js';
 import type { IncomingUplink } from '../store-batch.js';
 import { alerts } from './alerts.js';
 import { events } from './events.js';
+import { health } from './health.js';
 import { loss } from './loss.js';
-import { notIngestedYet } from './not-ingested-yet.js';
 
 export type UplinkOutcome =
   | { readonly status: 'stored' | 'updated' | 'duplicate' }
@@ -25,13 +25,14 @@ export interface UplinkHandler {
   handle(ctx: IngestContext, message: IncomingUplink): Promise<UplinkOutcome>;
 }
 
-/** Every uplink kind has an entry, so nothing a device sends is acknowledged and lost: the kinds
- * without a store yet (health) are quarantined (not-ingested-yet.ts) on both broker paths. */
+/** Every uplink kind has an entry, so nothing a device sends is acknowledged and lost: a kind the
+ * protocol names before central can store it gets `notIngestedYet(kind)` (quarantined whole, on
+ * both broker paths) until its handler lands. Today every kind has a store. */
 export const UPLINK_HANDLERS: Readonly<Record<UplinkKind, UplinkHandler>> = {
   events,
   loss,
   alerts,
-  health: notIngestedYet('health'),
+  health,
 };
 
 /** The kinds central ingests, in `UPLINK_HANDLERS` order. */

@@ -3,13 +3,16 @@ import { createLogger } from '../../../common/logger.js';
 import { uplinkTopic } from '../../../protocol/topics.js';
 import { freshDatabase } from '../../../test/support/test-databases.js';
 import { BadBatchTracker } from '../flag-device.js';
-import { type IngestContext, ingestMessage } from '../ingest.js';
+import type { IngestContext } from '../ingest.js';
 import { newIngestCounters, newIngestWindows } from '../ingest-counters.js';
 import { INGESTED_KINDS } from './index.js';
+import { notIngestedYet } from './not-ingested-yet.js';
 
 const DEVICE = 'dev-junk';
 
-t.test('health (no store yet) is quarantined whole with a reason, never dropped', async (t) => {
+// Every kind has a store today; the handler stays for the next kind the protocol names before central
+// can store it. It is exercised here under 'health', the last kind that used it.
+t.test('a kind without a store is quarantined whole with a reason, never dropped', async (t) => {
   const { db } = await freshDatabase(t, 'pglite');
   const ctx: IngestContext = {
     db,
@@ -19,8 +22,17 @@ t.test('health (no store yet) is quarantined whole with a reason, never dropped'
     logger: createLogger('test', 'silent'),
   };
   const junk = Buffer.from('junk that is no CBOR at all '.repeat(20)); // longer than a batch sample
-  for (const kind of ['health', 'health'] as const)
-    await ingestMessage(ctx, { topic: uplinkTopic(DEVICE, kind), payload: junk });
+  const handler = notIngestedYet('health');
+  t.equal(handler.flagsDevice, false);
+  for (let i = 0; i < 2; i++) {
+    const outcome = await handler.handle(ctx, {
+      deviceId: DEVICE,
+      topic: uplinkTopic(DEVICE, 'health'),
+      payload: junk,
+      receivedAt: new Date(),
+    });
+    t.same(outcome, { status: 'quarantined', reason: 'kind not ingested yet: health' });
+  }
 
   const rows = await db.query<{ topic: string; reason: string; size_bytes: number; sample: Uint8Array }>(
     'SELECT topic, reason, size_bytes, sample FROM quarantine WHERE device_id = $1 ORDER BY id',
@@ -38,19 +50,14 @@ t.test('health (no store yet) is quarantined whole with a reason, never dropped'
     rows.every((r) => Buffer.from(r.sample).equals(junk)),
     'the whole payload is kept, so a later handler can replay it',
   );
-  t.equal(ctx.counters.quarantined, 2);
-  t.same(ctx.counters.quarantinedByReason, {
-    'kind not ingested yet: health': 2,
-  });
   t.same(ctx.counters.ignoredByKind, { health: 2 }, 'still counted by kind');
   const [device] = await db.query<{ bad_batches: number; flagged: boolean }>(
     'SELECT bad_batches, flagged FROM devices WHERE device_id = $1',
     [DEVICE],
   );
   t.same(device, { bad_batches: 0, flagged: false }, 'not held against the device');
-  t.equal(ctx.counters.devicesFlagged, 0);
   t.ok(
     INGESTED_KINDS.includes('alerts') && INGESTED_KINDS.includes('health'),
-    'the external-broker worker subscribes to them too, so the Mosquitto path quarantines them alike',
+    'the external-broker worker subscribes to every kind',
   );
 });
