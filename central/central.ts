@@ -24,6 +24,8 @@ import { loadOrCreateIntelSigningKey } from './intel/signing-key.js';
 import { initDevCa, loadOrCreateCa } from './pki/ca-files.js';
 import { RevokedDevices, writeCrl } from './pki/revocation.js';
 import { startPortal } from './portal/server.js';
+import { loadIpEnricher } from './report/ip-enrichment.js';
+import { startReportJob } from './report/report-job.js';
 import { openDatabase } from './store/db.js';
 import { startMaintenance } from './store/maintenance.js';
 import { migrate } from './store/migrate.js';
@@ -146,6 +148,20 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
       logger,
     );
     closers.push(() => correlation.stop());
+  }
+  // Member reports: archived every reportIntervalDays, mailed when SMTP is set (central/report/).
+  if (config.reportIntervalDays > 0) {
+    const reports = startReportJob(
+      db,
+      {
+        intervalDays: config.reportIntervalDays,
+        smtp: { smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom },
+        chromiumPath: config.chromiumPath,
+        enricher: loadIpEnricher,
+      },
+      logger,
+    );
+    closers.push(() => reports.stop());
   }
   const intelSink = embedded
     ? embeddedIntelSink(embedded)

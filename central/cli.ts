@@ -28,6 +28,13 @@ import { createOfficer, recordIssuedCertificate, revokeDevice } from './portal/a
 import { parsePeriod } from './portal/server.js';
 import { formatDeviceReport } from './report/device-report.js';
 import { fetchDeviceReport } from './report/fetch-report.js';
+import {
+  fetchMemberReportData,
+  memberReportPeriod,
+  setMemberEmailOnDemand,
+} from './report/member-commands.js';
+import { renderMemberReportHtml } from './report/member-report-page.js';
+import { DEFAULT_CHROMIUM, pdfUnavailable, renderPdf } from './report/pdf.js';
 import { startWorker } from './worker.js';
 
 const program = new Command('cyberalarm-central')
@@ -89,25 +96,73 @@ addConfigFlags(
 
 program
   .command('report')
-  .description('print a device report for a period: events by action, top sources, top destination ports')
-  .requiredOption('--device <id>', 'device id')
-  .option('--from <iso>', 'start of the period (default: 24 hours before --to)')
+  .description(
+    'a device report (--device: events by action, top sources and ports, as text or JSON) or a member report (--member: HTML with charts, or PDF)',
+  )
+  .option('--device <id>', 'device id: the device report')
+  .option('--member <id>', 'member id: the member report')
+  .option('--from <iso>', 'start of the period (default: 24 hours before --to; 7 days for --member)')
   .option('--to <iso>', 'end of the period (default: now)')
-  .option('--top <n>', 'rows in the top lists', '10')
+  .option('--top <n>', 'rows in the top lists (device report)', '10')
+  .option('--format <format>', 'member report: html | pdf | json', 'html')
+  .option('--out <file>', 'member report: write here (default: stdout for html and json)')
+  .option('--chromium-path <path>', 'Chromium for --format pdf', DEFAULT_CHROMIUM)
   .option('--data-dir <dir>', "central's data directory", './data/central')
   .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
-  .option('--json', 'print JSON instead of a table')
+  .option('--json', 'print JSON instead of a table (device report)')
   .action(
     (opts: {
-      device: string;
+      device?: string;
+      member?: string;
       from?: string;
       to?: string;
       top: string;
+      format: string;
+      out?: string;
+      chromiumPath: string;
       dataDir: string;
       db: string;
       json?: boolean;
     }) =>
       runCommand('cyberalarm-central report', async () => {
+        if (opts.member !== undefined) {
+          if (opts.device !== undefined) throw new UserError('give --device or --member, not both');
+          if (!['html', 'pdf', 'json'].includes(opts.format))
+            throw new UserError(`--format ${JSON.stringify(opts.format)}: use html, pdf or json`);
+          if (opts.format === 'pdf' && !opts.out) throw new UserError('--format pdf needs --out FILE');
+          const period = memberReportPeriod(opts.from, opts.to);
+          if (opts.format === 'pdf') {
+            const why = await pdfUnavailable(opts.chromiumPath);
+            if (why) throw new UserError(why);
+          }
+          const data = await fetchMemberReportData({
+            dataDir: opts.dataDir,
+            db: opts.db,
+            memberId: opts.member,
+            ...period,
+          });
+          const html = renderMemberReportHtml(data);
+          const body =
+            opts.format === 'json'
+              ? `${JSON.stringify(data, null, 2)}\n`
+              : opts.format === 'pdf'
+                ? await renderPdf(html, opts.chromiumPath)
+                : html;
+          if (opts.out) {
+            writeFileSync(resolve(opts.out), body);
+            printJsonLine({
+              event: 'report',
+              memberId: data.memberId,
+              from: data.from,
+              to: data.to,
+              format: opts.format,
+              out: resolve(opts.out),
+              bytes: body.length,
+            });
+          } else process.stdout.write(body);
+          return;
+        }
+        if (opts.device === undefined) throw new UserError('give --device ID or --member ID');
         const period = parsePeriod(opts.from, opts.to);
         if ('error' in period) throw new UserError(period.error);
         const top = Number(opts.top);
@@ -121,6 +176,32 @@ program
         });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDeviceReport(report));
       }),
+  );
+
+program
+  .command('member')
+  .description('member organisations')
+  .command('set-email')
+  .description("set (or with --clear remove) the address a member's scheduled reports are mailed to")
+  .requiredOption('--member <id>', 'member id')
+  .option('--email <address>', 'e-mail address')
+  .option('--clear', 'remove the address: reports are archived but not mailed')
+  .option('--data-dir <dir>', "central's data directory", './data/central')
+  .option('--db <url>', 'PostgreSQL URL (default: the PGlite database in --data-dir)', '')
+  .action((opts: { member: string; email?: string; clear?: boolean; dataDir: string; db: string }) =>
+    runCommand('cyberalarm-central member set-email', async () => {
+      if ((opts.email === undefined) === (opts.clear !== true))
+        throw new UserError('give --email ADDRESS or --clear');
+      printJsonLine({
+        event: 'member-email',
+        ...(await setMemberEmailOnDemand({
+          dataDir: opts.dataDir,
+          db: opts.db,
+          memberId: opts.member,
+          email: opts.email ?? null,
+        })),
+      });
+    }),
   );
 
 const device = program

@@ -74,6 +74,31 @@ export const CorrelationSettings = {
   ),
 };
 
+/** Member reports (central/report/): the schedule, e-mail and PDF. */
+export const ReportSettings = {
+  reportIntervalDays: Setting.int(
+    7,
+    "days between scheduled member reports (archived in the reports table, e-mailed when --smtp-url and the member's e-mail are set; 0: off)",
+    0,
+    366,
+  ),
+  smtpUrl: Setting.text(
+    '',
+    'SMTP server reports are mailed through: smtp://host:25, smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465; empty: no e-mail',
+    { pattern: '^(|smtps?://.+)$' },
+  ),
+  smtpFrom: Setting.text(
+    'CyberAlarm <cyberalarm@localhost>',
+    'From: address of report e-mails (named smtpFrom, not from: --from is already the start of a report period)',
+    { minLength: 3 },
+  ),
+  chromiumPath: Setting.text(
+    '/usr/bin/chromium',
+    "Chromium that prints report PDFs (Debian's chromium; optional: without it reports go without a PDF)",
+    { minLength: 1 },
+  ),
+};
+
 /** Every setting of `cyberalarm-central run`; flags, `--help` and `config sample` derive from this. */
 export const CentralConfigSchema = Type.Object(
   {
@@ -117,6 +142,7 @@ export const CentralConfigSchema = Type.Object(
     ),
     ...BadBatchSettings,
     ...CorrelationSettings,
+    ...ReportSettings,
     portalHost: Setting.text('0.0.0.0', 'address the HTTPS portal and API bind to'),
     portalPort: Setting.port(8443, 'HTTPS portal and API; 0 picks a free port'),
     serverNames: Setting.text(

@@ -33,7 +33,7 @@ function runningCentral(dataDir: string): CentralRuntime | undefined {
   }
 }
 
-function postJson<T>(runtime: CentralRuntime, path: string, body: unknown): Promise<T> {
+export function postJson<T>(runtime: CentralRuntime, path: string, body: unknown): Promise<T> {
   const payload = JSON.stringify(body);
   return new Promise((resolvePromise, reject) => {
     const req = request(

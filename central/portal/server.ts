@@ -22,6 +22,7 @@ import type { Database } from '../store/db.js';
 import { registerAdminApi, registerEnrolmentApi } from './enrol-api.js';
 import { ingestMetrics } from './metrics.js';
 import { registerOfficerRoutes } from './officer-routes.js';
+import { registerReportApi } from './report-api.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -107,6 +108,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
       return deviceReport(options.db, { deviceId: req.params.id, ...period, top });
     },
   );
+  registerReportApi(app, options.db);
   if (options.enrolment) {
     registerEnrolmentApi(app, options.enrolment);
     registerAdminApi(app, options.db, options.enrolment);

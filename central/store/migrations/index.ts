@@ -15,6 +15,7 @@ import { migration as alertsHealth } from './008-alerts-health.js';
 import { migration as batchDigest } from './009-batch-digest.js';
 import { migration as findings } from './010-findings.js';
 import { migration as alertReports } from './011-alert-reports.js';
+import { migration as memberReports } from './012-member-reports.js';
 import { migration as deviceHealthFields } from './013-device-health-fields.js';
 
 export const migrations: readonly Migration[] = [
@@ -29,5 +30,6 @@ export const migrations: readonly Migration[] = [
   batchDigest,
   findings,
   alertReports,
+  memberReports,
   deviceHealthFields,
 ];
