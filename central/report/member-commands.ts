@@ -94,9 +94,15 @@ export async function setMemberEmailOnDemand(options: {
   const dataDir = resolve(options.dataDir);
   const runtime = options.db ? undefined : runningCentral(dataDir);
   if (runtime) {
-    return postJson(runtime, `/api/members/${encodeURIComponent(options.memberId)}/email`, {
-      email: options.email,
-    });
+    try {
+      return await postJson(runtime, `/api/members/${encodeURIComponent(options.memberId)}/email`, {
+        email: options.email,
+      });
+    } catch (err) {
+      // postJson names the API's refusals (bad address, no member) UserError: one line, exit 2.
+      if ((err as Error).name === 'UserError') throw new UserError((err as Error).message);
+      throw err;
+    }
   }
   return withDb(dataDir, options.db, async (db) => {
     try {
