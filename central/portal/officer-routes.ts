@@ -16,6 +16,7 @@ import {
   HTTP_STATUS,
   type MemberChoice,
 } from '../enrolment/enrolment-service.js';
+import { type FleetSettings, fleetState } from '../fleet/fleet-state.js';
 import {
   DEFAULT_SIGN_IN_POLICY,
   endSession,
@@ -27,6 +28,8 @@ import {
 import { forceAlerts } from '../store/alert-list.js';
 import { forceAuditLog } from '../store/audit.js';
 import type { Database } from '../store/db.js';
+import { fleetDevices } from '../store/fleet-list.js';
+import { type FleetEntry, fleetPage } from './fleet-page.js';
 import {
   alertsPage,
   auditPage,
@@ -76,10 +79,13 @@ export function registerOfficerRoutes(
     service: EnrolmentService;
     policy?: SignInPolicy;
     isConnected?: (deviceId: string) => boolean;
+    /** Fleet state settings (`silentAfterH`); default 6 hours. */
+    fleet?: FleetSettings;
   },
 ): void {
   const { db, service } = deps;
   const policy = deps.policy ?? DEFAULT_SIGN_IN_POLICY;
+  const fleetSettings: FleetSettings = deps.fleet ?? { silentAfterH: 6 };
   const pub = { config: { access: 'public' as const } };
   const jsqr = readFileSync(createRequire(import.meta.url).resolve('jsqr'), 'utf8');
 
@@ -274,6 +280,48 @@ export function registerOfficerRoutes(
       .header('cache-control', 'no-store')
       .header('x-content-type-options', 'nosniff')
       .send({ force: session.officer.forceId, alerts });
+  });
+
+  /**
+   * The force's enrolled appliances with their fleet state (central/fleet/fleet-state.ts), scoped
+   * exactly as the devices page. `/portal/fleet.json` is the same list for the signed-in officer's
+   * scripts (GET only, no CSRF token); it carries no member contact and no heartbeat detail beyond
+   * what the page shows.
+   */
+  const fleetOf = async (forceId: string): Promise<FleetEntry[]> => {
+    const now = new Date();
+    return (await fleetDevices(db, { forceId })).map((d) => {
+      const last = d.heartbeats[0];
+      return {
+        deviceId: d.deviceId,
+        memberId: d.memberId,
+        memberName: d.memberName,
+        lastData: d.lastData,
+        detection: last?.detection ?? null,
+        sources: last?.sourceCount ?? null,
+        ...fleetState(d, fleetSettings, now),
+      };
+    });
+  };
+
+  app.get('/portal/fleet', pub, async (req, reply) => {
+    const a = await authed(req, reply);
+    if (!a) return reply;
+    const entries = await fleetOf(a.officer.forceId);
+    return sendHtml(reply, a.ctx.nonce, fleetPage(a.ctx, entries, fleetSettings.silentAfterH));
+  });
+
+  app.get('/portal/fleet.json', pub, async (req, reply) => {
+    const session = await sessionOfficer(db, req.cookies[SESSION_COOKIE]);
+    if (!session) return reply.code(401).send({ error: 'sign in first', code: 'unauthorised' });
+    return reply
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .send({
+        force: session.officer.forceId,
+        silentAfterH: fleetSettings.silentAfterH,
+        devices: await fleetOf(session.officer.forceId),
+      });
   });
 
   app.get('/portal/audit', pub, async (req, reply) => {

@@ -43,7 +43,7 @@ code{word-break:break-all}.muted{color:#555;font-size:.9rem}`;
 
 export function layout(ctx: PageContext, title: string, body: string): string {
   const nav = ctx.officer
-    ? `<nav><a href="/portal/enrol">Enrol</a> · <a href="/portal/devices">Devices</a> · <a href="/portal/alerts">Alerts</a> · <a href="/portal/audit">Audit log</a></nav>
+    ? `<nav><a href="/portal/enrol">Enrol</a> · <a href="/portal/devices">Devices</a> · <a href="/portal/fleet">Fleet</a> · <a href="/portal/alerts">Alerts</a> · <a href="/portal/audit">Audit log</a></nav>
 <form method="post" action="/portal/sign-out"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}"><button>Sign out ${esc(ctx.officer.username)} (${esc(ctx.officer.forceId)})</button></form>`
     : '';
   return `<!doctype html>

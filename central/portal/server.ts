@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { renderPrometheus } from '../../common/metrics.js';
 import { VERSION } from '../../common/version.js';
 import type { EnrolmentService } from '../enrolment/enrolment-service.js';
+import type { FleetSettings } from '../fleet/fleet-state.js';
 import type { IngestCounters } from '../ingest/ingest-counters.js';
 import { ingestTotals } from '../ingest/totals.js';
 import type { SignInPolicy } from '../officers/officers.js';
@@ -44,6 +45,8 @@ export interface PortalOptions {
   readonly signInPolicy?: SignInPolicy;
   /** Whether a device holds a broker connection now (embedded broker only; unknown otherwise). */
   readonly isConnected?: (deviceId: string) => boolean;
+  /** Fleet state for the officers' fleet page (`silentAfterH`). */
+  readonly fleet?: FleetSettings;
 }
 
 export interface Portal {
@@ -117,6 +120,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
       service: options.enrolment,
       ...(options.signInPolicy ? { policy: options.signInPolicy } : {}),
       ...(options.isConnected ? { isConnected: options.isConnected } : {}),
+      ...(options.fleet ? { fleet: options.fleet } : {}),
     });
   }
   return app;
