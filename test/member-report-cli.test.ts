@@ -130,7 +130,13 @@ t.test('member report and set-email from the command line', async (t) => {
   });
 
   // While central runs on the same directory: through its API.
-  const central = await startCentralProcess(dataDir, ['--report-interval-days', '0']);
+  const central = await startCentralProcess(dataDir, [
+    '--report-interval-days',
+    '0',
+    // The fixture is from 2025: retention must not drop its day partitions.
+    '--retention-days',
+    '36500',
+  ]);
   t.teardown(() => central.kill());
   t.same(
     lastLine(
