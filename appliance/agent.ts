@@ -11,6 +11,7 @@ import { DETECTION_OFF, startLiveDetection } from './detect/live.js';
 import { Enrolment, enrolmentSettings, type UplinkCredentials } from './enrol/enrolment.js';
 import { createEnrolmentApi } from './enrol/http.js';
 import { HealthSampler } from './health/health.js';
+import { buildHealthReport, Heartbeats } from './health/heartbeat.js';
 import { SourceIntake } from './ingest/intake.js';
 import { startTcpListener } from './ingest/tcp.js';
 import { loadTlsMaterial, startTlsListener, type TlsListener } from './ingest/tls.js';
@@ -70,6 +71,8 @@ export async function startAgent(
   let brokerUrl = '';
   let uplinkCredentials: UplinkCredentials | undefined;
   let uplinkRestarts = 0;
+  // Heartbeats to central (best-effort, never through the outbox): created once status() exists.
+  let heartbeats: Heartbeats | undefined;
   // Central's blocklists: on once enrolment (or `device issue`) put central's key in the identity.
   const intel = new LiveIntel({ dataDir: join(dataDir, 'intel'), identityDir, logger });
   const setUplink = (credentials: UplinkCredentials | undefined): void => {
@@ -95,6 +98,7 @@ export async function startAgent(
       logger,
       onPublish: lastSent.record,
       onClient: intel.attach,
+      onConnected: () => heartbeats?.onConnected(),
     });
     uplink.start();
   };
@@ -219,7 +223,34 @@ export async function startAgent(
     sent: lastSent.view(),
     detection: detection?.view() ?? DETECTION_OFF,
     intel: intel.view(),
+    ...(heartbeats && { heartbeat: heartbeats.stats }),
   });
+  if (config.healthIntervalS > 0) {
+    heartbeats = new Heartbeats({
+      intervalMs: config.healthIntervalS * 1000,
+      sample: () => health.sample(),
+      build: () => {
+        const s = status();
+        return buildHealthReport({
+          deviceId: enrolment.deviceId,
+          version: VERSION,
+          nowMs: Date.now(),
+          health: s.health,
+          sources: s.sources,
+          pipeline: s.pipeline,
+          outbox: s.outbox,
+          uplink: s.uplink,
+          uplinkRestarts,
+          detection: s.detection?.enabled ?? false,
+        });
+      },
+      publish: (payload, done) => uplink?.publishHealth(payload, done) ?? false,
+      logger,
+    });
+    heartbeats.start();
+    // The uplink may have connected already (a pre-provisioned identity connects at once).
+    if (uplink?.stats.state === 'connected') heartbeats.onConnected();
+  }
   const statusServer = await startStatusServer({
     host: config.statusHost,
     port: config.statusPort,
@@ -251,6 +282,7 @@ export async function startAgent(
       await outbox.flush();
       enrolment.close();
       process.off('uncaughtException', containUplinkFault);
+      await heartbeats?.stop();
       await uplink?.stop();
       await health.stop();
       await statusServer.close();

@@ -163,6 +163,12 @@ export const AgentConfigSchema = Type.Object(
       100,
       1_000_000,
     ),
+    healthIntervalS: Setting.int(
+      300,
+      'seconds between heartbeats to central (uptime, load, memory, disk, temperature, version, log source counts, outbox depth, last upload, uplink restarts, detection on/off); best-effort, never through the outbox; one missed while disconnected is sent on reconnect; 0 = off',
+      0,
+      86_400,
+    ),
     batchMaxEvents: Setting.int(2000, 'most events in one uplink batch', 1, 5000),
     batchMaxDelayMs: Setting.int(
       500,

@@ -3,6 +3,7 @@ import type { IntelView } from '../detect/intel/live-intel.js';
 import type { DetectionView } from '../detect/live.js';
 import type { EnrolmentView } from '../enrol/enrolment.js';
 import type { HealthSample } from '../health/health.js';
+import type { HeartbeatStats } from '../health/heartbeat.js';
 import type { TcpListenerCounters } from '../ingest/tcp.js';
 import type { TlsListenerCounters } from '../ingest/tls.js';
 import type { ListenerCounters } from '../ingest/types.js';
@@ -43,6 +44,8 @@ export interface AgentStatus {
   readonly detection?: DetectionView;
   /** Central's blocklists held (version, entries, last refusal), or why there are none. */
   readonly intel?: IntelView;
+  /** Heartbeats to central (appliance/health/heartbeat.ts); absent when healthIntervalS is 0. */
+  readonly heartbeat?: HeartbeatStats;
 }
 
 /** What `GET /api/status` shows a browser on the LAN that has not signed in: what an officer needs. */
@@ -236,6 +239,19 @@ export function statusMetrics(s: AgentStatus): Metric[] {
       'Times a fault in the MQTT stack restarted the uplink (the outbox kept every batch)',
       s.uplink.restarts ?? 0,
     ),
+    ...(s.heartbeat
+      ? [
+          {
+            name: 'cyberalarm_health_heartbeats_total',
+            help: 'Heartbeats to central by outcome: acked (broker took it), failed (refused or lost), skipped (no connection: the next replaces it), invalid (refused by the wire schema, a bug)',
+            type: 'counter' as const,
+            samples: (['acked', 'failed', 'skipped', 'invalid'] as const).map((outcome) => ({
+              labels: { outcome },
+              value: s.heartbeat?.[outcome] ?? 0,
+            })),
+          },
+        ]
+      : []),
   ];
 }
 

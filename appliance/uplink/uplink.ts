@@ -6,7 +6,9 @@
  *
  * Priority: loss records, then alert batches (`ca/v1/dev/<id>/up/alerts`, their own window of
  * `inflightBatches`), are published before any event batch and are not rate-limited; while an alert
- * batch waits for room in its window, no event batch is sent either. (Health will join them.) Backlog drains through a token bucket of
+ * batch waits for room in its window, no event batch is sent either. Heartbeats (`publishHealth`,
+ * appliance/health/heartbeat.ts) are best-effort and bypass all of this: published QoS 1 on the
+ * current connection only, never stored, never counted in a window. Backlog drains through a token bucket of
  * `maxBytesPerS` payload bytes (one second of burst), so a thousand devices coming back from an
  * outage at once arrive at central at a bounded rate instead of all their backlog at line speed.
  */
@@ -41,6 +43,8 @@ export interface UplinkOptions {
   readonly monotonicNowMs?: () => number;
   /** Each new MQTT client, before it connects: others subscribe on it (central's intel lists). */
   readonly onClient?: (client: MqttClient) => void;
+  /** After each successful connect (the heartbeat sends one it missed while disconnected). */
+  readonly onConnected?: () => void;
 }
 
 export interface UplinkStats {
@@ -154,6 +158,7 @@ export class Uplink {
         'uplink connected',
       );
       this.pump();
+      this.options.onConnected?.();
     });
     client.on('error', (err: Error & { code?: number }) => {
       const explained = explainTlsError(err, "this appliance's identity (ca.crt)");
@@ -320,6 +325,25 @@ export class Uplink {
         );
       });
     }
+  }
+
+  /**
+   * Publishes one heartbeat (protocol/health.ts) on the current connection, QoS 1, outside the
+   * outbox and both in-flight windows, so it can neither delay nor evict event data. Returns false
+   * when there is no connection: the heartbeat is dropped, and the next one replaces it (it is a
+   * snapshot, not data). `done` reports the PUBACK: true when the broker took it. A refused or lost
+   * heartbeat does not end the connection (batches decide that).
+   */
+  publishHealth(payload: Uint8Array, done: (acked: boolean) => void): boolean {
+    const client = this.client;
+    if (!client || this.stats.state !== 'connected') return false;
+    const topic = uplinkTopic(this.options.deviceId, 'health');
+    this.count(topic, payload.length);
+    client.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) => {
+      const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+      done(!err && reason < 0x80);
+    });
+    return true;
   }
 
   /**
