@@ -40,12 +40,6 @@ export function workerCount(setting: number, cores = availableParallelism()): nu
   return cores >= 2 ? cores : 0;
 }
 
-/**
- * Detection's window in the workers: each worker sums a second of its events per flow before posting
- * them to the main thread's engine, so an alert waits about a second, not a summary window.
- */
-export const DETECT_WINDOW_MS = 1000;
-
 export async function createPipeline(
   config: Pick<AgentConfig, 'pipelineWorkers' | 'summaryWindowS' | 'summaryMaxKeys'>,
   outbox: EventSink,
@@ -53,9 +47,9 @@ export async function createPipeline(
   settings: CompiledSettings,
   onWorkerFailure: (error: Error, lostMessages: number) => void,
   /**
-   * Detection on: called on this thread with every minimised event (one thread), or with each
-   * worker's one-second flow summaries (workers). Detection is count-weighted, so both give the
-   * same alerts (test/detect-threading.test.ts).
+   * Detection on: called on this thread with every minimised event, before summarising, in the
+   * order the lines arrived, whether parsing runs here or in workers (which post the events back
+   * packed with their batch): the same alerts either way (test/detect-threading.test.ts).
    */
   detect?: (event: ConnectionEvent) => void,
 ): Promise<AgentPipeline> {
@@ -112,15 +106,7 @@ export async function createPipeline(
     formatOverrides: settings.formatOverrides,
     ...(summary && { summary }),
     onWorkerFailure,
-    ...(detect && {
-      detect: {
-        windowMs: DETECT_WINDOW_MS,
-        maxOpenKeys: config.summaryMaxKeys,
-        observe: (events: readonly ConnectionEvent[]) => {
-          for (const event of events) detect(event);
-        },
-      },
-    }),
+    ...(detect && { detect }),
   });
   return {
     accept: pool.accept,

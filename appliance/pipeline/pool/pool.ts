@@ -33,6 +33,7 @@ import {
 import type { SourceOutcome } from '../outcomes.js';
 import type { EventSink } from '../pipeline.js';
 import { combineOutcomes, joinSources, retireOutcome, type SourceStats } from '../sources.js';
+import { type PackedDetectEvents, unpackDetectEvents } from './detect-transfer.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
 export interface PipelinePoolOptions {
@@ -54,14 +55,10 @@ export interface PipelinePoolOptions {
   /** Called after a worker died and was replaced, with what was lost with it. */
   readonly onWorkerFailure?: (error: Error, lostMessages: number) => void;
   /**
-   * Detection on: the workers post every minimised event in short summary windows (`windowMs`,
-   * about a second) and they come here, on the main thread, where the one detection engine runs.
+   * Detection on: the workers post every minimised event, packed with its batch, and it comes here,
+   * on the main thread where the one detection engine runs, in batch order.
    */
-  readonly detect?: {
-    readonly windowMs: number;
-    readonly maxOpenKeys: number;
-    readonly observe: (events: readonly ConnectionEvent[]) => void;
-  };
+  readonly detect?: (event: ConnectionEvent) => void;
 }
 
 /**
@@ -164,7 +161,6 @@ export class PipelinePool implements IngestBackpressure {
   private formatOverrides: [string, string][];
   private readonly summary: WorkerInit['summary'];
   private readonly detect: PipelinePoolOptions['detect'];
-  private readonly detectInit: WorkerInit['detect'];
   private readonly batchMessages: number;
   private readonly maxQueued: number;
   private readonly overloadAt: number;
@@ -180,7 +176,7 @@ export class PipelinePool implements IngestBackpressure {
   /** Events of answered batches waiting for the answers to earlier batches. */
   private readonly waiting = new Map<
     number,
-    { readonly events: ConnectionEvent[]; readonly detect?: ConnectionEvent[] | undefined }
+    { readonly events: ConnectionEvent[]; readonly detect?: PackedDetectEvents | undefined }
   >();
   private queuedMessages = 0;
   private dispatchScheduled = false;
@@ -202,11 +198,6 @@ export class PipelinePool implements IngestBackpressure {
       maxOpenKeys: Math.max(100, Math.ceil(options.summary.maxOpenKeys / options.workers)),
     };
     this.detect = options.detect;
-    // Like the summaries' keys, detection's are shared out between the workers.
-    this.detectInit = options.detect && {
-      windowMs: options.detect.windowMs,
-      maxOpenKeys: Math.max(100, Math.ceil(options.detect.maxOpenKeys / options.workers)),
-    };
     this.batchMessages = Math.min(options.batchMessages ?? 512, 65_535);
     this.batch = new Batch(this.batchMessages, BATCH_BYTES);
     // Eight batches: enough to keep every worker busy, small enough that queued bytes stay a few MB.
@@ -407,7 +398,7 @@ export class PipelinePool implements IngestBackpressure {
         privacy: this.privacy,
         formatOverrides: this.formatOverrides,
         ...(this.summary && { summary: this.summary }),
-        ...(this.detectInit && { detect: this.detectInit }),
+        ...(this.detect && { detect: true }),
       } satisfies WorkerInit,
       // Parsing makes short-lived garbage that dies young: a small young generation keeps each
       // thread's memory low (4 MB measured no slower than 16 MB by bench pipeline).
@@ -477,7 +468,7 @@ export class PipelinePool implements IngestBackpressure {
       this.waiting.delete(this.nextToApply);
       this.nextToApply++;
       for (const event of answered.events) this.outbox.append(event);
-      if (answered.detect) this.detect?.observe(answered.detect);
+      if (answered.detect && this.detect) unpackDetectEvents(answered.detect, this.detect);
     }
     if (!this.congested && this.relieved.length > 0) {
       for (const callback of this.relieved.splice(0)) callback();

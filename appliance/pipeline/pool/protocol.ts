@@ -7,6 +7,7 @@ import type { Transport } from '../../ingest/types.js';
 import type { PrivacyRecipe } from '../../minimise/policy-config.js';
 import type { SourceOutcome } from '../outcomes.js';
 import type { PipelineCounters } from '../pipeline.js';
+import type { PackedDetectEvents } from './detect-transfer.js';
 
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
 
@@ -17,11 +18,10 @@ export interface WorkerInit {
   /** Absent: summaries off, every event is posted back on its own. */
   readonly summary?: { readonly windowMs: number; readonly maxOpenKeys: number };
   /**
-   * Detection on: every minimised event also goes into short summary windows of its own (before the
-   * outbox's summaries), posted back as `detect`, so the main thread's one detection engine sees
-   * all workers' traffic within about a second, count-weighted (appliance/detect is, by test).
+   * Detection on: every minimised event also goes back to the main thread, packed with its batch
+   * (detect-transfer.ts), where the one detection engine runs.
    */
-  readonly detect?: { readonly windowMs: number; readonly maxOpenKeys: number };
+  readonly detect?: boolean;
 }
 
 /** Main → worker. */
@@ -48,8 +48,8 @@ export type ToWorker =
 export interface WorkerSnapshot {
   readonly counters: PipelineCounters;
   readonly sources: readonly SourceOutcome[];
-  /** Detection's summaries of windows that ended (absent: none, or detection off). */
-  readonly detect?: ConnectionEvent[];
+  /** The batch's events for detection, packed (absent: none, or detection off). */
+  readonly detect?: PackedDetectEvents;
 }
 
 /** Worker → main. `ready` once set up; the others carry events for the outbox, in order, and a snapshot. */

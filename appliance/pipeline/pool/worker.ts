@@ -7,8 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import { minimisePolicyFromSettings, type PrivacyRecipe } from '../../minimise/policy-config.js';
-import { FlowSummariser, summaryWireEvent } from '../../summarise/summarise.js';
+import { FlowSummariser } from '../../summarise/summarise.js';
 import { Pipeline } from '../pipeline.js';
+import { DetectEventPacker } from './detect-transfer.js';
 import { type FromWorker, type ToWorker, TRANSPORTS, type WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -18,20 +19,13 @@ const init = workerData as WorkerInit;
 const compile = (recipe: PrivacyRecipe) => minimisePolicyFromSettings(recipe.settings, () => recipe.key);
 
 let collected: ConnectionEvent[] = [];
-const detection = init.detect && new FlowSummariser(init.detect);
+const detection = init.detect ? new DetectEventPacker() : undefined;
 const pipeline = new Pipeline(
   { append: (event) => collected.push(event) },
   {
     privacy: compile(init.privacy),
     ...(init.summary && { summariser: new FlowSummariser(init.summary) }),
-    // Detection's windows follow the events' own times (a second of traffic, however fast a backlog
-    // or a replayed log arrives) and end with each batch (see reply).
-    ...(detection && {
-      detect: (event: ConnectionEvent) => {
-        const at = event.ts === undefined ? Number.NaN : Date.parse(event.ts);
-        detection.add(event, Number.isNaN(at) ? Date.now() : at);
-      },
-    }),
+    ...(detection && { detect: (event: ConnectionEvent) => detection.add(event) }),
   },
   new Map(init.formatOverrides),
 );
@@ -42,17 +36,13 @@ function reply(message: { type: 'batch'; seq: number } | { type: 'windows' | 'fl
   collected = [];
   const sources = touched.size > 0 ? pipeline.sources(touched) : [];
   touched.clear();
-  // Each batch's detection summaries go back with the batch, so the main thread feeds the engine in
-  // batch order, the order the lines arrived in, whichever worker parsed them.
-  const windows = detection?.flushAll();
-  const detect = windows && windows.length > 0 ? windows.map(summaryWireEvent) : undefined;
-  port!.postMessage({
-    ...message,
-    events,
-    counters: pipeline.counters,
-    sources,
-    ...(detect && { detect }),
-  } as FromWorker);
+  // Each batch's events for detection go back with the batch, so the main thread feeds the engine
+  // in batch order, the order the lines arrived in, whichever worker parsed them.
+  const detect = detection?.take();
+  port!.postMessage(
+    { ...message, events, counters: pipeline.counters, sources, ...(detect && { detect }) } as FromWorker,
+    detect ? [detect.words.buffer as ArrayBuffer] : [],
+  );
 }
 
 port.on('message', (message: ToWorker) => {
