@@ -1,7 +1,7 @@
 /**
  * Detection does not depend on how the pipeline is threaded: the same lines give the same alerts
  * with parsing on the main thread (every minimised event reaches the engine) and with one or two
- * parse workers (each posts one-second flow summaries of its share to the main thread's engine).
+ * parse workers (each posts its batches' events, packed, to the main thread's engine).
  * The input is the project's labelled replay (every attack kind, four vendors, benign traffic),
  * with outbox summaries on, as the agent runs by default.
  */
