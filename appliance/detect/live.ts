@@ -1,6 +1,6 @@
 /**
  * Detection in the running agent: one engine on the main thread, fed every minimised event (one
- * thread) or each parse worker's one-second flow summaries (agent-pipeline.ts), ticked once a
+ * thread) or each parse worker's packed events in batch order (agent-pipeline.ts), ticked once a
  * second on the appliance clock, each alert it raises, updates or closes handed to `onAlert` (the
  * outbox's alerts, the log). Pure detection lives in the engine; this file only holds the clock.
  */
