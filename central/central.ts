@@ -13,6 +13,8 @@ import { type EmbeddedBroker, startEmbeddedBroker } from './broker/aedes-broker.
 import type { CentralConfig } from './config.js';
 import { startCorrelationJob } from './correlate/run-correlation.js';
 import { EnrolmentService } from './enrolment/enrolment-service.js';
+import { smtpNoticeSender } from './fleet/notice-mail.js';
+import { SILENT_CHECK_INTERVAL_MS, startSilentNoticeJob } from './fleet/silent-notices.js';
 import { BadBatchTracker } from './ingest/flag-device.js';
 import { type IngestContext, ingestMessage } from './ingest/ingest.js';
 import { newIngestCounters, newIngestWindows } from './ingest/ingest-counters.js';
@@ -163,6 +165,20 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
     );
     closers.push(() => reports.stop());
   }
+  // Silent appliances: their members are told once per silence, by e-mail (central/fleet/).
+  if (config.smtpUrl) {
+    const notices = startSilentNoticeJob(
+      db,
+      {
+        intervalMs: SILENT_CHECK_INTERVAL_MS,
+        settings: { silentAfterH: config.silentAfterH },
+        send: smtpNoticeSender({ smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom }),
+        brokerPort: brokerPort ?? config.brokerPort,
+      },
+      logger,
+    );
+    closers.push(() => notices.stop());
+  }
   const intelSink = embedded
     ? embeddedIntelSink(embedded)
     : mqttIntelSink({
@@ -222,6 +238,7 @@ export async function startCentral(config: CentralConfig, logger: Logger): Promi
     counters,
     enrolment,
     ...(embedded ? { isConnected: (id: string) => embedded?.isConnected(id) ?? false } : {}),
+    fleet: { silentAfterH: config.silentAfterH },
   });
   closers.push(() => portal.close());
   const runtimeFile = join(dataDir, 'central.json');

@@ -99,6 +99,16 @@ export const ReportSettings = {
   ),
 };
 
+/** Fleet health (central/fleet/): when an appliance counts as silent. */
+export const FleetSettings = {
+  silentAfterH: Setting.int(
+    6,
+    "hours without a heartbeat or any data before an appliance is 'silent' on the officers' fleet page; its member is e-mailed once per silence when --smtp-url is set",
+    1,
+    720,
+  ),
+};
+
 /** Every setting of `cyberalarm-central run`; flags, `--help` and `config sample` derive from this. */
 export const CentralConfigSchema = Type.Object(
   {
@@ -143,6 +153,7 @@ export const CentralConfigSchema = Type.Object(
     ...BadBatchSettings,
     ...CorrelationSettings,
     ...ReportSettings,
+    ...FleetSettings,
     portalHost: Setting.text('0.0.0.0', 'address the HTTPS portal and API bind to'),
     portalPort: Setting.port(8443, 'HTTPS portal and API; 0 picks a free port'),
     serverNames: Setting.text(

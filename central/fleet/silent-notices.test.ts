@@ -1,7 +1,12 @@
 /** The silent-appliance notice: its text, and the job sending it once per silence (PGlite). */
 import t from 'tap';
 import { freshDatabase } from '../../test/support/test-databases.js';
-import { type SilentNotice, sendSilentNotices, silentNoticeMessage } from './silent-notices.js';
+import {
+  noticeAddress,
+  type SilentNotice,
+  sendSilentNotices,
+  silentNoticeMessage,
+} from './silent-notices.js';
 
 const NOW = new Date('2026-12-07T12:00:00.000Z');
 const hoursAgo = (h: number, from = NOW) => new Date(from.getTime() - h * 3_600_000);
@@ -103,4 +108,12 @@ t.test('the job tells each member once per silence, by e-mail only, and retries 
   t.equal(retried.sent, 1, 'the failed notice is sent at the next run');
   t.equal(sent.length, 2);
   t.match(sent[1]?.text, /for 8 hours/);
+});
+
+t.test("the notice goes to the member's report address, else an e-mail contact", async (t) => {
+  t.equal(noticeAddress({ email: 'reports@x.example', contact: 'it@x.example' }), 'reports@x.example');
+  t.equal(noticeAddress({ email: null, contact: ' it@x.example ' }), 'it@x.example');
+  t.equal(noticeAddress({ email: null, contact: '01632 960000' }), null, 'a phone number is no address');
+  t.equal(noticeAddress({ email: null, contact: 'Bob <bob@x.example>' }), null, 'nothing but an address');
+  t.equal(noticeAddress({ email: null, contact: null }), null);
 });

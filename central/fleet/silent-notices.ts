@@ -3,15 +3,16 @@
  *
  * `silentNoticeMessage` is the text (pure). `sendSilentNotices` is the job's one run: every enrolled
  * device's fleet state (fleet-state.ts), and for each silent one whose member has an e-mail address
- * and has not been told about this silence yet, one message through `send`. Central has no mail
- * transport of its own here: the caller passes `send` (an SMTP sender, or a test's recorder), so
- * this module never learns how mail leaves. `startSilentNoticeJob` runs it on a timer.
+ * and has not been told about this silence yet, one message through `send`. The caller passes
+ * `send` (central.ts: `smtpNoticeSender`, notice-mail.ts, when `smtpUrl` is set; a test's
+ * recorder), so this module never learns how mail leaves. `startSilentNoticeJob` runs it on a timer.
  *
  * Once per silence: a silence is named by its last contact (`lastContact`). Before sending, the run
  * claims it in `devices.silent_notice_for` with a conditional UPDATE, so two central processes never
  * both send; a failed send gives the claim back, and the next run tries again.
  */
 import type { Logger } from '../../common/logger.js';
+import { EMAIL_PATTERN } from '../report/report-archive.js';
 import type { Database } from '../store/db.js';
 import { type FleetDeviceRow, fleetDevices } from '../store/fleet-list.js';
 import { duration, type FleetSettings, fleetState, MIN_DISK_FREE_FRACTION } from './fleet-state.js';
@@ -27,11 +28,16 @@ export interface SilentNotice {
 /** Delivers one notice; rejects when it could not (the notice is tried again at the next run). */
 export type SendNotice = (message: SilentNotice) => Promise<void>;
 
-/** An e-mail address, loosely: the contact field may also hold a phone number. */
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-
-export function isEmailContact(contact: string | null): contact is string {
-  return contact !== null && EMAIL.test(contact.trim());
+/**
+ * Where a member's notice goes: the address their reports go to (`members.email`), else the contact
+ * the officer typed at enrolment when that is an e-mail address (it may be a phone number).
+ */
+export function noticeAddress(member: { email: string | null; contact: string | null }): string | null {
+  for (const candidate of [member.email, member.contact]) {
+    const address = candidate?.trim();
+    if (address && address.length <= 254 && EMAIL_PATTERN.test(address)) return address;
+  }
+  return null;
 }
 
 const utc = (d: Date): string => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
@@ -118,7 +124,8 @@ export async function sendSilentNotices(
       run.alreadyNotified++;
       continue;
     }
-    if (!isEmailContact(device.contact)) {
+    const to = noticeAddress(device);
+    if (to === null) {
       run.noEmail++;
       continue;
     }
@@ -127,7 +134,7 @@ export async function sendSilentNotices(
       continue;
     }
     const message = silentNoticeMessage({
-      to: device.contact.trim(),
+      to,
       memberId: device.memberId,
       memberName: device.memberName,
       deviceId: device.deviceId,
@@ -176,6 +183,9 @@ async function claim(db: Database, device: FleetDeviceRow, episode: Date, now: D
   );
   return rows.length > 0;
 }
+
+/** How often the job looks for silent appliances: silence is counted in hours, a quarter is plenty. */
+export const SILENT_CHECK_INTERVAL_MS = 15 * 60_000;
 
 export interface SilentNoticeJob {
   stop(): Promise<void>;

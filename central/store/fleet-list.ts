@@ -14,7 +14,9 @@ export interface FleetDeviceRow {
   readonly memberId: string;
   readonly memberName: string;
   readonly forceId: string;
-  /** The member's contact (e-mail or phone), for the silent-appliance notice; not for the page. */
+  /** The member's report address (members.email), for the silent-appliance notice; not for the page. */
+  readonly email: string | null;
+  /** The member's contact as the officer typed it (an e-mail address or a phone number). */
   readonly contact: string | null;
   readonly approvedAt: Date | null;
   readonly lastData: Date | null;
@@ -37,12 +39,13 @@ export async function fleetDevices(
     member_id: string;
     name: string;
     force_id: string;
+    email: string | null;
     contact: string | null;
     approved_at: Date | null;
     last_seen: Date | null;
     silent_notice_for: Date | null;
   }>(
-    `SELECT r.device_id, r.member_id, m.name, m.force_id, m.contact, r.approved_at, d.last_seen,
+    `SELECT r.device_id, r.member_id, m.name, m.force_id, m.email, m.contact, r.approved_at, d.last_seen,
             d.silent_notice_for
        FROM enrolment_requests r JOIN members m USING (member_id)
        LEFT JOIN devices d ON d.device_id = r.device_id
@@ -117,6 +120,7 @@ export async function fleetDevices(
     memberId: d.member_id,
     memberName: d.name,
     forceId: d.force_id,
+    email: d.email,
     contact: d.contact,
     approvedAt: d.approved_at,
     // Enrolment writes last_seen = approval time; only later values come from the device.
