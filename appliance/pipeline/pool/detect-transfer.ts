@@ -80,19 +80,25 @@ export class DetectEventPacker {
   }
 }
 
-/** The events again, in order, with the fields detection reads. */
+/**
+ * The events again, in order, with the fields detection reads. One object is filled for each event
+ * in turn (absent fields are `undefined`), so a batch allocates nothing: valid only during `each`.
+ * Detection reads events and keeps none of them (appliance/detect: it copies what it keeps).
+ */
 export function unpackDetectEvents(packed: PackedDetectEvents, each: (event: ConnectionEvent) => void): void {
   const { words, strings } = packed;
+  const event: Record<string, unknown> = {};
+  for (const field of STRING_FIELDS) event[field] = undefined;
+  for (const field of NUMBER_FIELDS) event[field] = undefined;
   for (let at = 0; at + STRIDE <= words.length; at += STRIDE) {
-    const event: Record<string, unknown> = {};
     let i = at;
     for (const field of STRING_FIELDS) {
       const s = words[i++]!;
-      if (s !== NONE) event[field] = strings[s];
+      event[field] = s === NONE ? undefined : strings[s];
     }
     for (const field of NUMBER_FIELDS) {
       const n = words[i++]!;
-      if (n !== NONE) event[field] = n;
+      event[field] = n === NONE ? undefined : n;
     }
     each(event as unknown as ConnectionEvent);
   }
