@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- outage [--lines N] [--rate R] [--summary-window-s S] [--workers W]`: the agent's memory while central is down and
+ * `npm run bench -- outage [--lines N] [--rate R] [--summary-window-s S] [--workers W] [--detect false]`: the agent's memory while central is down and
  * while it drains the backlog afterwards (issue 19 #14: 257 MiB was seen in an outage; the budget
  * is 150 MB whatever the backlog).
  *
@@ -33,6 +33,8 @@ const { values } = parseArgs({
   options: {
     lines: { type: 'string', default: '2000000' },
     workers: { type: 'string', default: '-1' },
+    /** Detection on (the default) or off, to see what it costs. */
+    detect: { type: 'string', default: 'true' },
     /** Lines per second during the outage; 0: as fast as the agent takes them. */
     rate: { type: 'string', default: '0' },
     /** 0 (default): every event its own outbox record, the largest backlog a line count can make. */
@@ -107,6 +109,8 @@ const agent = await startAgentProcess(
     '0',
     '--summary-window-s',
     values['summary-window-s']!,
+    '--detect-enabled',
+    values.detect!,
   ],
 );
 try {
@@ -117,6 +121,7 @@ try {
   const sent = await replay(lines, {
     to: `tcp://127.0.0.1:${agent.tcpPort}`,
     rate: Number(values.rate),
+    detect: values.detect === 'true',
     count: total,
   });
   await waitFor(
@@ -163,6 +168,7 @@ try {
     drainPeak: duringDrain,
     summaryWindowS: Number(values['summary-window-s']),
     rate: Number(values.rate),
+    detect: values.detect === 'true',
     budgetMb: 150,
   };
   console.log(JSON.stringify(result));
