@@ -121,7 +121,6 @@ try {
   const sent = await replay(lines, {
     to: `tcp://127.0.0.1:${agent.tcpPort}`,
     rate: Number(values.rate),
-    detect: values.detect === 'true',
     count: total,
   });
   await waitFor(
