@@ -55,6 +55,7 @@ export function startMaintenance(
             droppedPartitions: result.droppedPartitions,
             defaultRowsDeleted: result.defaultRowsDeleted,
             rollupRowsDeleted: result.rollupRowsDeleted,
+            healthRowsDeleted: result.healthRowsDeleted,
           },
           'retention applied',
         );

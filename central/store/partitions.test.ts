@@ -180,7 +180,27 @@ for (const engine of ['pglite', 'postgres'] as const) {
     );
     t.ok(result.rollupRowsDeleted > 0);
     const again = await dropExpiredPartitions(db, { retentionDays: 5, rollupRetentionDays: 8, now: NOW });
-    t.same(again, { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0 }, 'idempotent');
+    t.same(
+      again,
+      { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, healthRowsDeleted: 0 },
+      'idempotent',
+    );
+  });
+
+  t.test(`${engine}: heartbeats are kept as long as raw events`, { skip }, async (t) => {
+    const db = await freshDatabase(t, engine);
+    for (const at of ['2025-03-01T12:00:00Z', '2025-03-09T12:00:00Z'])
+      await db.query('INSERT INTO device_health (device_id, reported_at, received_at) VALUES ($1, $2, $2)', [
+        'dev-h',
+        new Date(at),
+      ]);
+    const result = await dropExpiredPartitions(db, { retentionDays: 5, rollupRetentionDays: 730, now: NOW });
+    t.equal(result.healthRowsDeleted, 1);
+    const left = await db.query<{ received_at: Date }>('SELECT received_at FROM device_health');
+    t.same(
+      left.map((r) => r.received_at.toISOString()),
+      ['2025-03-09T12:00:00.000Z'],
+    );
   });
 
   t.test(`${engine}: rollups outlive raw partitions`, { skip }, async (t) => {

@@ -155,9 +155,11 @@ export interface RetentionResult {
   /** Expired rows deleted from the DEFAULT partitions. */
   readonly defaultRowsDeleted: number;
   readonly rollupRowsDeleted: number;
+  /** Heartbeats (device_health) received before the raw-data cutoff: kept as long as raw events. */
+  readonly healthRowsDeleted: number;
 }
 
-/** Drops day partitions entirely older than the retention window; prunes DEFAULT and rollups. */
+/** Drops day partitions entirely older than the retention window; prunes DEFAULT, rollups and heartbeats. */
 export async function dropExpiredPartitions(
   db: Database,
   options: RetentionOptions,
@@ -191,5 +193,9 @@ export async function dropExpiredPartitions(
     );
     rollupRowsDeleted += deleted[0]?.n ?? 0;
   }
-  return { droppedPartitions, defaultRowsDeleted, rollupRowsDeleted };
+  const health = await db.query<{ n: number }>(
+    'WITH d AS (DELETE FROM device_health WHERE received_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM d',
+    [new Date(cutoff)],
+  );
+  return { droppedPartitions, defaultRowsDeleted, rollupRowsDeleted, healthRowsDeleted: health[0]?.n ?? 0 };
 }
