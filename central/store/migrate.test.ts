@@ -34,6 +34,7 @@ const TABLES = [
   'officers',
   'quarantine',
   'regions',
+  'reports',
   'rollup_force_daily_actions',
   'rollup_force_daily_ports',
   'rollup_force_daily_remainder',
