@@ -146,5 +146,11 @@ t.test('alerts go before the event backlog and leave the outbox when acknowledge
     },
     10_000,
   );
+  // The row is committed before central's PUBACK reaches the uplink: wait for the acknowledgement.
+  await waitFor(
+    'the final report to be acknowledged',
+    async () => (outbox.stats().alertsAcked === 2 ? true : undefined),
+    10_000,
+  );
   t.equal(outbox.stats().alertsAcked, 2);
 });
