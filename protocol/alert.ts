@@ -14,9 +14,9 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Decoder, Encoder } from 'cbor-x';
-import { type CborScanLimits, scanCbor } from './cbor-scan.js';
+import type { CborScanLimits } from './cbor-scan.js';
 import { limits } from './limits.js';
+import { decodeStrict, plainEncoder } from './strict-cbor.js';
 import { DEVICE_ID_PATTERN, isValidDeviceId } from './topics.js';
 
 /** Wire version of the alerts batch; a decoder rejects any other value. */
@@ -112,24 +112,6 @@ const ALERTS_SCAN: CborScanLimits = Object.freeze({
   maxDepth: 4,
 });
 
-/** codec.ts's options: plain definite-length CBOR out, nothing but plain objects in. */
-const encoder = new Encoder({
-  useRecords: false,
-  variableMapSize: true,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  tagUint8Array: false,
-  useFloat32: 0,
-});
-const decoder = new Decoder({
-  mapsAsObjects: true,
-  useRecords: false,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  copyBuffers: false,
-});
 const checker = TypeCompiler.Compile(AlertsBatchSchema);
 const recordChecker = TypeCompiler.Compile(AlertRecordSchema);
 
@@ -142,13 +124,6 @@ export type DecodeAlertsResult =
   | { readonly ok: true; readonly batch: AlertsBatch }
   | { readonly ok: false; readonly reason: string };
 
-const MAX_REASON_CHARS = 200;
-const fail = (reason: string) => Object.freeze({ ok: false as const, reason });
-const NOT_BYTES = fail('payload not bytes');
-const TOO_LARGE = fail('payload too large');
-const DECODE_FAILED = fail('cbor: decode failed');
-const INTERNAL = fail('decode: internal error');
-
 /**
  * Encodes an alerts batch. Throws a RangeError only for a batch no caller should build (wrong
  * version, bad device id, no alerts or too many); the outbox fits each alert first (`fitAlertText`),
@@ -159,7 +134,7 @@ export function encodeAlertsBatch(batch: AlertsBatch): Uint8Array {
   if (!isValidDeviceId(batch.device)) throw new RangeError('alerts batch device id is not valid');
   if (batch.alerts.length === 0 || batch.alerts.length > MAX_ALERTS_PER_BATCH)
     throw new RangeError(`alerts batch has ${batch.alerts.length} alerts, not 1-${MAX_ALERTS_PER_BATCH}`);
-  return encoder.encode(batch);
+  return plainEncoder.encode(batch);
 }
 
 /**
@@ -167,27 +142,12 @@ export function encodeAlertsBatch(batch: AlertsBatch): Uint8Array {
  * decode, schema. Never throws; the reason is short enough to be a counter label.
  */
 export function decodeAlertsBatch(payload: Uint8Array): DecodeAlertsResult {
-  try {
-    if (!(payload instanceof Uint8Array)) return NOT_BYTES;
-    if (payload.length > MAX_ALERTS_PAYLOAD_BYTES) return TOO_LARGE;
-    const scan = scanCbor(payload, ALERTS_SCAN);
-    if (!scan.ok) return scan;
-    let value: unknown;
-    try {
-      value = decoder.decode(payload);
-    } catch {
-      return DECODE_FAILED;
-    }
-    if (!checker.Check(value)) {
-      const first = checker.Errors(value).First();
-      const reason =
-        first === undefined ? 'schema: invalid' : `schema: ${first.path || '/'} ${first.message}`;
-      return fail(reason.slice(0, MAX_REASON_CHARS));
-    }
-    return { ok: true, batch: value };
-  } catch {
-    return INTERNAL;
-  }
+  const decoded = decodeStrict<AlertsBatch>(payload, {
+    maxBytes: MAX_ALERTS_PAYLOAD_BYTES,
+    scan: ALERTS_SCAN,
+    checker,
+  });
+  return decoded.ok ? { ok: true, batch: decoded.value } : decoded;
 }
 
 /**

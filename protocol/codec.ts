@@ -1,10 +1,10 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Decoder, Encoder } from 'cbor-x';
 import { BATCH_VERSION, type Batch, BatchSchema } from './batch.js';
 import { scanCbor } from './cbor-scan.js';
 import { limits } from './limits.js';
 import { type LossRecord, LossRecordSchema, MAX_LOSS_PAYLOAD_BYTES } from './loss.js';
+import { plainDecoder, plainEncoder } from './strict-cbor.js';
 import { isValidDeviceId } from './topics.js';
 
 /**
@@ -13,31 +13,8 @@ import { isValidDeviceId } from './topics.js';
  * Encoding emits plain definite-length maps, arrays, text strings, integers and floats — no tags,
  * no cbor-x records or bundled strings — which is exactly the subset `scanCbor` accepts. (cbor-x
  * 1.6 writes integers beyond 32 bits, e.g. epoch milliseconds, as float64; they decode to the
- * same safe integer.)
+ * same safe integer.) The encoder and decoder are strict-cbor.ts's, shared with every other payload.
  */
-const encoder = new Encoder({
-  useRecords: false,
-  variableMapSize: true, // preferred serialisation (§4.1): a5 rather than b9 0005 for a 5-key map
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  tagUint8Array: false,
-  useFloat32: 0,
-});
-
-/**
- * Decoding never builds anything but plain objects, arrays and primitives: the scanner has already
- * refused every tag, and these options disable records and structured clones besides. cbor-x maps a
- * `__proto__` key to an own `__proto_` property, which the schema then rejects as unknown.
- */
-const decoder = new Decoder({
-  mapsAsObjects: true,
-  useRecords: false,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  copyBuffers: false,
-});
 
 const batchChecker = TypeCompiler.Compile(BatchSchema);
 const lossChecker = TypeCompiler.Compile(LossRecordSchema);
@@ -90,7 +67,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
   if (batch.events.length > limits.maxEventsPerBatch) {
     throw new RangeError(`batch has ${batch.events.length} events, more than ${limits.maxEventsPerBatch}`);
   }
-  return encoder.encode(batch);
+  return plainEncoder.encode(batch);
 }
 
 /**
@@ -111,7 +88,7 @@ export function decodeBatch(payload: Uint8Array): DecodeResult {
     if (!scan.ok) return scan;
     let value: unknown;
     try {
-      value = decoder.decode(payload);
+      value = plainDecoder.decode(payload);
     } catch {
       return DECODE_FAILED;
     }
@@ -159,7 +136,7 @@ export type DecodeLossResult = { readonly ok: true; readonly record: LossRecord 
 /** Encodes a loss record for the `loss` uplink kind (always plain CBOR: it is tiny). */
 export function encodeLossRecord(record: LossRecord): Uint8Array {
   if (!isValidDeviceId(record.device)) throw new RangeError('loss record device id is not valid');
-  return encoder.encode(record);
+  return plainEncoder.encode(record);
 }
 
 /** Decodes an untrusted loss record with the same strictness as a batch. Never throws. */
@@ -171,7 +148,7 @@ export function decodeLossRecord(payload: Uint8Array): DecodeLossResult {
     if (!scan.ok) return scan;
     let value: unknown;
     try {
-      value = decoder.decode(payload);
+      value = plainDecoder.decode(payload);
     } catch {
       return DECODE_FAILED;
     }

@@ -16,8 +16,8 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Decoder, Encoder } from 'cbor-x';
-import { type CborScanLimits, scanCbor } from './cbor-scan.js';
+import type { CborScanLimits } from './cbor-scan.js';
+import { decodeStrict, plainEncoder } from './strict-cbor.js';
 import { DEVICE_ID_PATTERN, isValidDeviceId } from './topics.js';
 
 /** Wire version of a heartbeat; a decoder rejects any other value. */
@@ -109,36 +109,11 @@ const HEALTH_SCAN: CborScanLimits = Object.freeze({
   maxDepth: 3,
 });
 
-/** codec.ts's options: plain definite-length CBOR out, nothing but plain objects in. */
-const encoder = new Encoder({
-  useRecords: false,
-  variableMapSize: true,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  tagUint8Array: false,
-  useFloat32: 0,
-});
-const decoder = new Decoder({
-  mapsAsObjects: true,
-  useRecords: false,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  copyBuffers: false,
-});
 const checker = TypeCompiler.Compile(HealthReportSchema);
 
 export type DecodeHealthResult =
   | { readonly ok: true; readonly report: HealthReport }
   | { readonly ok: false; readonly reason: string };
-
-const MAX_REASON_CHARS = 200;
-const fail = (reason: string) => Object.freeze({ ok: false as const, reason });
-const NOT_BYTES = fail('payload not bytes');
-const TOO_LARGE = fail('payload too large');
-const DECODE_FAILED = fail('cbor: decode failed');
-const INTERNAL = fail('decode: internal error');
 
 /** Whether a heartbeat would pass central's schema (the agent checks before it publishes). */
 export function isValidHealthReport(value: unknown): value is HealthReport {
@@ -152,7 +127,7 @@ export function isValidHealthReport(value: unknown): value is HealthReport {
 export function encodeHealthReport(report: HealthReport): Uint8Array {
   if (report.v !== HEALTH_VERSION) throw new RangeError(`health report version must be ${HEALTH_VERSION}`);
   if (!isValidDeviceId(report.device)) throw new RangeError('health report device id is not valid');
-  return encoder.encode(report);
+  return plainEncoder.encode(report);
 }
 
 /**
@@ -160,25 +135,10 @@ export function encodeHealthReport(report: HealthReport): Uint8Array {
  * schema. Never throws; the reason is short enough to be a counter label.
  */
 export function decodeHealthReport(payload: Uint8Array): DecodeHealthResult {
-  try {
-    if (!(payload instanceof Uint8Array)) return NOT_BYTES;
-    if (payload.length > MAX_HEALTH_PAYLOAD_BYTES) return TOO_LARGE;
-    const scan = scanCbor(payload, HEALTH_SCAN);
-    if (!scan.ok) return scan;
-    let value: unknown;
-    try {
-      value = decoder.decode(payload);
-    } catch {
-      return DECODE_FAILED;
-    }
-    if (!checker.Check(value)) {
-      const first = checker.Errors(value).First();
-      const reason =
-        first === undefined ? 'schema: invalid' : `schema: ${first.path || '/'} ${first.message}`;
-      return fail(reason.slice(0, MAX_REASON_CHARS));
-    }
-    return { ok: true, report: value };
-  } catch {
-    return INTERNAL;
-  }
+  const decoded = decodeStrict<HealthReport>(payload, {
+    maxBytes: MAX_HEALTH_PAYLOAD_BYTES,
+    scan: HEALTH_SCAN,
+    checker,
+  });
+  return decoded.ok ? { ok: true, report: decoded.value } : decoded;
 }

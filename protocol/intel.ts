@@ -1,7 +1,6 @@
 import { createHash, type KeyObject, sign, verify } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Decoder, Encoder } from 'cbor-x';
 import { type CborScanLimits, scanCbor } from './cbor-scan.js';
 import {
   type CidrSink,
@@ -12,6 +11,7 @@ import {
   tagCode,
 } from './intel-cidr.js';
 import { limits } from './limits.js';
+import { plainDecoder, plainEncoder } from './strict-cbor.js';
 import { INTEL_LIST_NAME_PATTERN } from './topics.js';
 
 export { INTEL_LIST_NAME_PATTERN };
@@ -151,25 +151,6 @@ const PAYLOAD_SCAN: CborScanLimits = Object.freeze({
   maxDepth: 3,
 });
 
-// The same options as codec.ts: plain definite-length items, no tags, nothing but plain values back.
-const encoder = new Encoder({
-  useRecords: false,
-  variableMapSize: true,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  tagUint8Array: false,
-  useFloat32: 0,
-});
-const decoder = new Decoder({
-  mapsAsObjects: true,
-  useRecords: false,
-  structuredClone: false,
-  pack: false,
-  bundleStrings: false,
-  copyBuffers: false,
-});
-
 // --- Keys ---------------------------------------------------------------------------------------
 
 /** A short id for a public key: the first 8 bytes of SHA-256 over its SPKI DER, in hex. */
@@ -248,14 +229,14 @@ export function encodeIntelPayload(message: IntelMessage): Uint8Array {
   }
   const entries = countEntries(message);
   if (!entries.ok) throw new RangeError(`intel message entries invalid: ${entries.detail}`);
-  return encoder.encode(message);
+  return plainEncoder.encode(message);
 }
 
 /** Signs payload bytes with central's Ed25519 key and wraps them in the envelope. */
 export function signIntelPayload(payload: Uint8Array, privateKey: KeyObject, keyId: string): Uint8Array {
   const sig = sign(null, signedBytes(payload), privateKey);
   const envelope: IntelEnvelope = { v: INTEL_VERSION, keyId, payload, sig: new Uint8Array(sig) };
-  const bytes: Uint8Array = encoder.encode(envelope);
+  const bytes: Uint8Array = plainEncoder.encode(envelope);
   if (bytes.length > intelLimits.maxMessageBytes) {
     throw new RangeError(`intel message is ${bytes.length} bytes, more than ${intelLimits.maxMessageBytes}`);
   }
@@ -346,7 +327,7 @@ function verifyUnchecked(bytes: Uint8Array, options: IntelVerifyOptions): IntelV
   if (!envelopeScan.ok) return fail('malformed', `envelope ${envelopeScan.reason}`);
   let envelope: unknown;
   try {
-    envelope = decoder.decode(bytes);
+    envelope = plainDecoder.decode(bytes);
   } catch {
     return fail('malformed', 'envelope: decode failed');
   }
@@ -367,7 +348,7 @@ function verifyUnchecked(bytes: Uint8Array, options: IntelVerifyOptions): IntelV
   if (!payloadScan.ok) return fail('malformed', `payload ${payloadScan.reason}`);
   let message: unknown;
   try {
-    message = decoder.decode(envelope.payload);
+    message = plainDecoder.decode(envelope.payload);
   } catch {
     return fail('malformed', 'payload: decode failed');
   }
