@@ -34,10 +34,19 @@ t.test(
     };
     t.equal(bom.bomFormat, 'CycloneDX');
     const names = new Set(bom.components.map((c) => c.name));
-    for (const runtime of ['lmdb', 'cbor-x', 'mqtt', 'aedes', '@electric-sql/pglite', 'fastify']) {
+    // playwright-core ships too: central drives Chromium with it for report PDFs (optional at run time).
+    for (const runtime of [
+      'lmdb',
+      'cbor-x',
+      'mqtt',
+      'aedes',
+      '@electric-sql/pglite',
+      'fastify',
+      'playwright-core',
+    ]) {
       t.ok(names.has(runtime), `lists ${runtime}`);
     }
-    for (const devOnly of ['tap', 'typescript', '@biomejs/biome', 'playwright-core']) {
+    for (const devOnly of ['tap', 'typescript', '@biomejs/biome', 'smtp-server']) {
       t.notOk(names.has(devOnly), `leaves out the development tool ${devOnly}`);
     }
     t.ok(
