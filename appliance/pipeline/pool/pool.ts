@@ -17,6 +17,7 @@
 
 import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { getAsset, isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConnectionEvent } from '../../../protocol/event.js';
@@ -165,6 +166,8 @@ export class PipelinePool implements IngestBackpressure {
   private readonly maxQueued: number;
   private readonly overloadAt: number;
   private readonly workerUrl: URL;
+  /** Inside the single executable (tools/sea/): the bundled worker's source, run with `eval`. */
+  private readonly seaWorker: string | undefined;
   /** Counted on this thread: rate-limited, overloaded and lost messages. */
   private readonly own = newPipelineCounters();
   /** Counters and sources of workers that died, so totals never go backwards. */
@@ -205,6 +208,7 @@ export class PipelinePool implements IngestBackpressure {
     this.overloadAt = Math.max(this.maxQueued, options.overloadMessages ?? 4 * this.maxQueued);
     this.workerUrl =
       options.workerUrl ?? new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+    this.seaWorker = options.workerUrl === undefined && isSea() ? getAsset('worker.cjs', 'utf8') : undefined;
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
   }
 
@@ -388,8 +392,8 @@ export class PipelinePool implements IngestBackpressure {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerEntry(this.workerUrl), {
-      eval: this.workerUrl.pathname.endsWith('.ts'),
+    const worker = new Worker(this.seaWorker ?? workerEntry(this.workerUrl), {
+      eval: this.seaWorker !== undefined || this.workerUrl.pathname.endsWith('.ts'),
       // Not the parent's Node options: a worker needs no `--import` hooks (a TypeScript entry
       // registers tsx itself, above), and under a test runner they loaded the runner's and tsx's
       // module hooks into every worker, which then sometimes ran out of its capped heap at start-up.
