@@ -308,6 +308,25 @@ function iso(ms: number): string {
  * reports, not 60,000. An alert closes when its key is quiet for the cool-down (`flush`), with one
  * final report.
  */
+/**
+ * What every detector starts with: its counters and the book of its open alerts, one per key per
+ * cool-down, at most `maxTrackedKeys` open.
+ */
+export function alertBookFor(
+  detector: string,
+  settings: { readonly cooldownS: number; readonly maxTrackedKeys: number },
+  context: DetectorContext,
+  describe: Describe,
+): { counters: DetectorCounters; book: AlertBook } {
+  const counters = newCounters();
+  const book = new AlertBook(
+    { detector, cooldownMs: settings.cooldownS * 1000, maxOpen: settings.maxTrackedKeys, describe },
+    context,
+    counters,
+  );
+  return { counters, book };
+}
+
 export class AlertBook {
   private readonly open: BoundedMap<OpenAlert>;
   private readonly distinctCap: number;

@@ -20,7 +20,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, BoundedMap, looksLikeReply, newCounters } from '../kit.js';
+import { alertBookFor, BoundedMap, looksLikeReply } from '../kit.js';
 
 export interface BeaconingSettings extends CommonSettings {
   readonly minIntervals: number;
@@ -77,7 +77,11 @@ export const beaconing: Detector<BeaconingSettings> = {
     cooldownS: 86_400,
   },
   create(settings: BeaconingSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `Your host ${f.source} contacted ${f.targets.join(', ')}${f.ports.length > 0 ? ` on port ${f.ports.join(', ')}` : ''} about every ${f.detail}, like clockwork (${f.events} connections): the pattern of malware checking in with its controller.`,
+      advice:
+        'Find out which program on this machine makes these connections. Backup, update and monitoring software can be this regular; if none explains it, check the machine for malware and consider blocking the address.',
+    }));
     const gapMs = settings.minGapS * 1000;
     const burstMs = settings.maxBurstS * 1000;
     const ignorePorts = new Set(settings.ignorePorts);
@@ -91,20 +95,6 @@ export const beaconing: Detector<BeaconingSettings> = {
       },
     );
     const pairs = new BoundedMap<Pair>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `Your host ${f.source} contacted ${f.targets.join(', ')}${f.ports.length > 0 ? ` on port ${f.ports.join(', ')}` : ''} about every ${f.detail}, like clockwork (${f.events} connections): the pattern of malware checking in with its controller.`,
-          advice:
-            'Find out which program on this machine makes these connections. Backup, update and monitoring software can be this regular; if none explains it, check the machine for malware and consider blocking the address.',
-        }),
-      },
-      context,
-      counters,
-    );
     function contact(
       key: string,
       src: string,

@@ -35,7 +35,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert, Severity } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, BoundedMap, CappedSet, labelNote, looksLikeReply, newCounters, span } from '../kit.js';
+import { alertBookFor, BoundedMap, CappedSet, labelNote, looksLikeReply, span } from '../kit.js';
 
 export interface BruteForceService {
   readonly name: string;
@@ -140,34 +140,24 @@ export const bruteForce: Detector<BruteForceSettings> = {
     cooldownS: 3600,
   },
   create(settings: BruteForceSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary:
+        f.kind === 'spray' || f.kind === 'slow-spray'
+          ? `${f.source} tried to log in to ${f.detail} on ${f.distinctTargets} of your hosts, a few times each (${f.events} attempts over ${span(f)}${f.kind === 'slow-spray' ? ', spread out as if to stay under lock-out limits' : ''}): password spraying.${labelNote(f)}`
+          : f.detail === 'Telnet'
+            ? `${f.source} made ${f.events} Telnet connection attempts to ${f.targets.join(', ')} over ${span(f)}: the pattern of Mirai-style botnets trying default passwords on routers, cameras and other devices.${labelNote(f)}`
+            : `${f.source} made ${f.events} connection attempts to ${f.detail} on ${f.targets.join(', ')} over ${span(f)}: someone is trying to guess a password.${labelNote(f)}`,
+      advice:
+        f.detail === 'Telnet'
+          ? 'Telnet should never be reachable from the internet: block ports 23 and 2323 at the firewall, and change the default password on every device that has one.'
+          : `If ${f.detail} does not need to be reachable from the internet, close it at the firewall or put it behind a VPN. If it does, use strong unique passwords and multi-factor authentication, and check the service's log for successful log-ins from this address.`,
+    }));
     const windowMs = settings.windowS * 1000;
     const byPort = new Map<number, BruteForceService>();
     for (const s of settings.services) for (const p of s.ports) byPort.set(p, s);
     const slowWindowMs = settings.slowWindowS * 1000;
     const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
     const slow = new BoundedMap<SlowWindow>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary:
-            f.kind === 'spray' || f.kind === 'slow-spray'
-              ? `${f.source} tried to log in to ${f.detail} on ${f.distinctTargets} of your hosts, a few times each (${f.events} attempts over ${span(f)}${f.kind === 'slow-spray' ? ', spread out as if to stay under lock-out limits' : ''}): password spraying.${labelNote(f)}`
-              : f.detail === 'Telnet'
-                ? `${f.source} made ${f.events} Telnet connection attempts to ${f.targets.join(', ')} over ${span(f)}: the pattern of Mirai-style botnets trying default passwords on routers, cameras and other devices.${labelNote(f)}`
-                : `${f.source} made ${f.events} connection attempts to ${f.detail} on ${f.targets.join(', ')} over ${span(f)}: someone is trying to guess a password.${labelNote(f)}`,
-          advice:
-            f.detail === 'Telnet'
-              ? 'Telnet should never be reachable from the internet: block ports 23 and 2323 at the firewall, and change the default password on every device that has one.'
-              : `If ${f.detail} does not need to be reachable from the internet, close it at the firewall or put it behind a VPN. If it does, use strong unique passwords and multi-factor authentication, and check the service's log for successful log-ins from this address.`,
-        }),
-      },
-      context,
-      counters,
-    );
     /** The slow spraying window: hosts × attempts over hours. */
     function observeSlow(
       src: string,

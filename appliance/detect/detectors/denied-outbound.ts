@@ -7,7 +7,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, BoundedMap, CappedSet, isDenied, newCounters, span } from '../kit.js';
+import { alertBookFor, BoundedMap, CappedSet, isDenied, span } from '../kit.js';
 
 export interface DeniedOutboundSettings extends CommonSettings {
   /** Denied attempts from one internal host to one external address within `windowS`. */
@@ -32,23 +32,13 @@ export const deniedOutbound: Detector<DeniedOutboundSettings> = {
   description: 'one of your hosts repeatedly trying to reach an internet address that the firewall blocks',
   defaults: { minEvents: 20, mediumEvents: 200, windowS: 3600, maxTrackedKeys: 10_000, cooldownS: 3600 },
   create(settings: DeniedOutboundSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `Your host ${f.source} tried ${f.events} times over ${span(f)} to reach ${f.targets.join(', ')}${f.ports.length > 0 ? ` (port ${f.ports.join(', ')})` : ''}, and the firewall blocked it every time.`,
+      advice:
+        'Find out which program on this machine makes these connections. If nobody expects it, check the machine for malware; if it is a device or an application you use, its settings may be wrong.',
+    }));
     const windowMs = settings.windowS * 1000;
     const pairs = new BoundedMap<PairWindow>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `Your host ${f.source} tried ${f.events} times over ${span(f)} to reach ${f.targets.join(', ')}${f.ports.length > 0 ? ` (port ${f.ports.join(', ')})` : ''}, and the firewall blocked it every time.`,
-          advice:
-            'Find out which program on this machine makes these connections. If nobody expects it, check the machine for malware; if it is a device or an application you use, its settings may be wrong.',
-        }),
-      },
-      context,
-      counters,
-    );
     return {
       counters,
       size: () => pairs.size + book.size,

@@ -12,7 +12,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert, Severity } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, newCounters } from '../kit.js';
+import { alertBookFor } from '../kit.js';
 
 export interface ExposedPort {
   readonly port: number;
@@ -56,22 +56,12 @@ export const exposedService: Detector<ExposedServiceSettings> = {
     'the firewall let the internet reach a service that should not face it (RDP, SMB, Telnet, databases, management)',
   defaults: { ports: PORTS, maxTrackedKeys: 10_000, cooldownS: 86_400 },
   create(settings: ExposedServiceSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `Your firewall let ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} internet address(es) connect to ${f.detail} (port ${f.ports.join(', ')}) on ${f.source} (${f.events} connections).`,
+      advice: `${f.detail} should not be reachable from the internet: attackers search for it constantly. Close the port-forward or firewall rule, and use a VPN for remote access instead.`,
+    }));
     const byPort = new Map<number, ExposedPort>();
     for (const p of settings.ports) byPort.set(p.port, p);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `Your firewall let ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} internet address(es) connect to ${f.detail} (port ${f.ports.join(', ')}) on ${f.source} (${f.events} connections).`,
-          advice: `${f.detail} should not be reachable from the internet: attackers search for it constantly. Close the port-forward or firewall rule, and use a VPN for remote access instead.`,
-        }),
-      },
-      context,
-      counters,
-    );
     return {
       counters,
       size: () => book.size,

@@ -26,7 +26,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, BoundedMap, CappedSet, labelNote, newCounters, SlidingCount, span } from '../kit.js';
+import { alertBookFor, BoundedMap, CappedSet, labelNote, SlidingCount, span } from '../kit.js';
 
 export interface FloodSettings extends CommonSettings {
   /** Inbound events to one destination within `windowS`. */
@@ -93,37 +93,27 @@ export const flood: Detector<FloodSettings> = {
     cooldownS: 3600,
   },
   create(settings: FloodSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => {
+      if (f.kind === 'reflector')
+        return {
+          summary: `Your host ${f.source} sent ${f.events} UDP packets from port ${f.ports.join(', ')} to ${f.distinctTargets} internet address(es) within ${span(f)}: it is being used to reflect a flood at someone else.`,
+          advice: `Stop the service on port ${f.ports.join(', ')} answering the internet (an open DNS resolver, NTP, SNMP, SSDP or memcached), or block that port inbound at the firewall.`,
+        };
+      return {
+        summary:
+          f.kind === 'amplification'
+            ? `${f.source} received ${f.events} UDP answers from ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} internet servers (port ${f.ports.join(', ')}) within ${span(f)} that it never asked for: a reflected (amplification) flood.`
+            : `${f.source} received ${f.events} connection attempts from ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} source(s) within ${span(f)}: a flood.${labelNote(f)}`,
+        advice:
+          'If your internet connection or the service is slow, call your internet provider: floods are best filtered before they reach your line. Keep the firewall dropping the traffic and note the times.',
+      };
+    });
     const windowMs = settings.windowS * 1000;
     const ampWindowMs = settings.amplificationWindowS * 1000;
     const ampPorts = new Set(settings.amplificationPorts);
     const rate = new BoundedMap<KeyWindow>(settings.maxTrackedKeys, counters);
     const amplified = new BoundedMap<KeyWindow>(settings.maxTrackedKeys, counters);
     const reflecting = new BoundedMap<KeyWindow>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => {
-          if (f.kind === 'reflector')
-            return {
-              summary: `Your host ${f.source} sent ${f.events} UDP packets from port ${f.ports.join(', ')} to ${f.distinctTargets} internet address(es) within ${span(f)}: it is being used to reflect a flood at someone else.`,
-              advice: `Stop the service on port ${f.ports.join(', ')} answering the internet (an open DNS resolver, NTP, SNMP, SSDP or memcached), or block that port inbound at the firewall.`,
-            };
-          return {
-            summary:
-              f.kind === 'amplification'
-                ? `${f.source} received ${f.events} UDP answers from ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} internet servers (port ${f.ports.join(', ')}) within ${span(f)} that it never asked for: a reflected (amplification) flood.`
-                : `${f.source} received ${f.events} connection attempts from ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} source(s) within ${span(f)}: a flood.${labelNote(f)}`,
-            advice:
-              'If your internet connection or the service is slow, call your internet provider: floods are best filtered before they reach your line. Keep the firewall dropping the traffic and note the times.',
-          };
-        },
-      },
-      context,
-      counters,
-    );
     function fire(
       key: string,
       tMs: number,

@@ -13,12 +13,11 @@ import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
 import {
-  AlertBook,
+  alertBookFor,
   BoundedMap,
   HoppingDistinctWindow,
   labelNote,
   looksLikeReply,
-  newCounters,
   plural,
   span,
 } from '../kit.js';
@@ -52,23 +51,13 @@ export const horizontalScan: Detector<HorizontalScanSettings> = {
     cooldownS: 3600,
   },
   create(settings: HorizontalScanSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `${f.source} probed ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} of your addresses on ${f.ports.length > 0 ? `port ${f.ports.join(', ')}` : f.protocols.join(', ')} within ${span(f)} (${plural(f.events, 'attempt')}).${labelNote(f)}`,
+      advice:
+        'A sweep looks for any machine that answers on one service. Check that the swept port is closed on every host that does not need it, and that the hosts that need it are patched.',
+    }));
     const windowMs = settings.windowS * 1000;
     const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `${f.source} probed ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} of your addresses on ${f.ports.length > 0 ? `port ${f.ports.join(', ')}` : f.protocols.join(', ')} within ${span(f)} (${plural(f.events, 'attempt')}).${labelNote(f)}`,
-          advice:
-            'A sweep looks for any machine that answers on one service. Check that the swept port is closed on every host that does not need it, and that the hosts that need it are patched.',
-        }),
-      },
-      context,
-      counters,
-    );
     return {
       counters,
       size: () => sources.size + book.size,

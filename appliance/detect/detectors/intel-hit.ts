@@ -10,7 +10,7 @@ import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
 import { intelListOf } from '../intel-lookup.js';
-import { AlertBook, isDenied, newCounters } from '../kit.js';
+import { alertBookFor, isDenied } from '../kit.js';
 
 export interface IntelHitSettings extends CommonSettings {
   readonly alertDeniedInbound: boolean;
@@ -23,29 +23,19 @@ export const intelHit: Detector<IntelHitSettings> = {
   description: 'traffic to or from an address on a threat-intelligence blocklist',
   defaults: { alertDeniedInbound: false, maxTrackedKeys: 10_000, cooldownS: 86_400 },
   create(settings: IntelHitSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) =>
-          f.kind === 'outbound'
-            ? {
-                summary: `Your host ${f.source} ${f.severity === 'high' ? 'connected' : 'tried to connect'} to ${f.targets.join(', ')}, which is on the ${f.detail} list of known malicious addresses (${f.events} events).`,
-                advice:
-                  f.severity === 'high'
-                    ? 'Check this machine for malware now: it reached a known malicious address. Block the address at the firewall if it is not already blocked.'
-                    : 'The firewall blocked it, but a machine that tries to reach a known malicious address may be infected: check it for malware.',
-              }
-            : {
-                summary: `${f.source}, on the ${f.detail} list of known malicious addresses, was allowed through to ${f.targets.join(', ')} (${f.events} events).`,
-                advice:
-                  'Check why the firewall allows this address in, and the logs of the service it reached.',
-              },
-      },
-      context,
-      counters,
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) =>
+      f.kind === 'outbound'
+        ? {
+            summary: `Your host ${f.source} ${f.severity === 'high' ? 'connected' : 'tried to connect'} to ${f.targets.join(', ')}, which is on the ${f.detail} list of known malicious addresses (${f.events} events).`,
+            advice:
+              f.severity === 'high'
+                ? 'Check this machine for malware now: it reached a known malicious address. Block the address at the firewall if it is not already blocked.'
+                : 'The firewall blocked it, but a machine that tries to reach a known malicious address may be infected: check it for malware.',
+          }
+        : {
+            summary: `${f.source}, on the ${f.detail} list of known malicious addresses, was allowed through to ${f.targets.join(', ')} (${f.events} events).`,
+            advice: 'Check why the firewall allows this address in, and the logs of the service it reached.',
+          },
     );
     return {
       counters,

@@ -8,7 +8,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, BoundedMap, DistinctWindow, labelNote, newCounters, span } from '../kit.js';
+import { alertBookFor, BoundedMap, DistinctWindow, labelNote, span } from '../kit.js';
 
 export interface ProtocolScanSettings extends CommonSettings {
   /** Distinct IP protocols towards one host within `windowS`. */
@@ -29,23 +29,13 @@ export const protocolScan: Detector<ProtocolScanSettings> = {
   description: 'one external source trying many different IP protocols on one of your hosts',
   defaults: { minProtocols: 8, windowS: 60, maxHostsPerSource: 16, maxTrackedKeys: 10_000, cooldownS: 3600 },
   create(settings: ProtocolScanSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `${f.source} sent ${f.protocols.length >= 20 ? 'at least 20' : f.protocols.length} different IP protocols to ${f.targets.join(', ')} within ${span(f)}: an IP protocol scan.${labelNote(f)}`,
+      advice:
+        'A protocol scan looks for unusual services such as VPN or routing protocols. Make sure your firewall drops every protocol you do not use from the internet, not only TCP and UDP ports.',
+    }));
     const windowMs = settings.windowS * 1000;
     const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `${f.source} sent ${f.protocols.length >= 20 ? 'at least 20' : f.protocols.length} different IP protocols to ${f.targets.join(', ')} within ${span(f)}: an IP protocol scan.${labelNote(f)}`,
-          advice:
-            'A protocol scan looks for unusual services such as VPN or routing protocols. Make sure your firewall drops every protocol you do not use from the internet, not only TCP and UDP ports.',
-        }),
-      },
-      context,
-      counters,
-    );
     return {
       counters,
       size: () => sources.size + book.size,

@@ -14,13 +14,12 @@ import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
 import {
-  AlertBook,
+  alertBookFor,
   BoundedMap,
   DistinctWindow,
   HoppingDistinctWindow,
   labelNote,
   looksLikeReply,
-  newCounters,
   span,
 } from '../kit.js';
 
@@ -59,24 +58,14 @@ export const verticalScan: Detector<VerticalScanSettings> = {
     cooldownS: 3600,
   },
   create(settings: VerticalScanSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `${f.source} tried ${f.distinctCapped ? 'at least ' : ''}${f.distinctPorts} different ports on ${f.distinctTargets === 1 ? `your address ${f.targets[0]}` : `${f.distinctTargets} of your addresses`} over ${span(f)}${f.kind === 'slow' ? ', slowly, as if to stay unnoticed' : ''}.${labelNote(f)}`,
+      advice:
+        'A port scan maps which services a machine offers before an attack. Make sure only the services you need are reachable from the internet, and block this address at the firewall if it keeps coming back.',
+    }));
     const windowMs = settings.windowS * 1000;
     const slowWindowMs = settings.slowWindowS * 1000;
     const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `${f.source} tried ${f.distinctCapped ? 'at least ' : ''}${f.distinctPorts} different ports on ${f.distinctTargets === 1 ? `your address ${f.targets[0]}` : `${f.distinctTargets} of your addresses`} over ${span(f)}${f.kind === 'slow' ? ', slowly, as if to stay unnoticed' : ''}.${labelNote(f)}`,
-          advice:
-            'A port scan maps which services a machine offers before an attack. Make sure only the services you need are reachable from the internet, and block this address at the firewall if it keeps coming back.',
-        }),
-      },
-      context,
-      counters,
-    );
     return {
       counters,
       size: () => sources.size + book.size,

@@ -8,7 +8,7 @@
 import type { ConnectionEvent } from '../../../protocol/event.js';
 import type { Alert } from '../alert.js';
 import type { CommonSettings, Detector, DetectorContext, DetectorState, EventFacts } from '../detector.js';
-import { AlertBook, BoundedMap, DistinctWindow, newCounters, span } from '../kit.js';
+import { alertBookFor, BoundedMap, DistinctWindow, span } from '../kit.js';
 
 export interface WormFanoutSettings extends CommonSettings {
   readonly ports: readonly number[];
@@ -35,24 +35,14 @@ export const wormFanout: Detector<WormFanoutSettings> = {
     cooldownS: 3600,
   },
   create(settings: WormFanoutSettings, context: DetectorContext): DetectorState {
-    const counters = newCounters();
+    const { counters, book } = alertBookFor(NAME, settings, context, (f) => ({
+      summary: `Your host ${f.source} tried to connect to ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} different internet addresses on port ${f.ports.join(', ')} within ${span(f)}: it behaves like a machine infected by a self-spreading worm.`,
+      advice:
+        'Disconnect this machine from the network, check it with up-to-date anti-malware software, and install missing security updates before reconnecting it. If it is a router, camera or other device, reset it and change its password.',
+    }));
     const windowMs = settings.windowS * 1000;
     const ports = new Set(settings.ports);
     const sources = new BoundedMap<SourceState>(settings.maxTrackedKeys, counters);
-    const book = new AlertBook(
-      {
-        detector: NAME,
-        cooldownMs: settings.cooldownS * 1000,
-        maxOpen: settings.maxTrackedKeys,
-        describe: (f) => ({
-          summary: `Your host ${f.source} tried to connect to ${f.distinctCapped ? 'at least ' : ''}${f.distinctTargets} different internet addresses on port ${f.ports.join(', ')} within ${span(f)}: it behaves like a machine infected by a self-spreading worm.`,
-          advice:
-            'Disconnect this machine from the network, check it with up-to-date anti-malware software, and install missing security updates before reconnecting it. If it is a router, camera or other device, reset it and change its password.',
-        }),
-      },
-      context,
-      counters,
-    );
     return {
       counters,
       size: () => sources.size + book.size,
