@@ -234,19 +234,9 @@ export class Uplink {
       this.stats.inflight = this.inflight.size;
       this.stats.publishedBatches++;
       const topic = uplinkTopic(this.options.deviceId, 'events');
-      this.count(topic, batch.payload.length);
       drain?.spend(batch.payload.length);
       this.options.onPublish?.(topic, batch.seq, batch.payload);
-      client.publish(topic, Buffer.from(batch.payload), { qos: 1 }, (err, packet) => {
-        if (client !== this.client) return; // a callback from a connection we already dropped
-        const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-        if (err || reason >= 0x80) {
-          // Refused (v5 reason code) or failed: keep the batch; reconnect and send it again.
-          this.stats.refusedBatches++;
-          this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
-          this.dropConnection(client);
-          return;
-        }
+      this.publishOrReconnect(client, topic, batch.payload, this.countRefusedBatch, () => {
         this.inflight.delete(batch.seq);
         this.stats.inflight = this.inflight.size;
         this.stats.ackedBatches++;
@@ -276,16 +266,7 @@ export class Uplink {
       this.stats.alertsInflight = this.alertsInflight.size;
       this.stats.alertBatchesPublished++;
       const topic = uplinkTopic(this.options.deviceId, 'alerts');
-      this.count(topic, batch.payload.length);
-      client.publish(topic, Buffer.from(batch.payload), { qos: 1 }, (err, packet) => {
-        if (client !== this.client) return;
-        const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-        if (err || reason >= 0x80) {
-          this.stats.refusedBatches++;
-          this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
-          this.dropConnection(client);
-          return;
-        }
+      this.publishOrReconnect(client, topic, batch.payload, this.countRefusedBatch, () => {
         this.alertsInflight.delete(batch.seq);
         this.stats.alertsInflight = this.alertsInflight.size;
         this.stats.alertBatchesAcked++;
@@ -308,16 +289,8 @@ export class Uplink {
       this.lossSent.set(record.reason, version);
       const payload = encodeLossRecord(record);
       const topic = uplinkTopic(this.options.deviceId, 'loss');
-      this.count(topic, payload.length);
       this.stats.lossRecordsSent++;
-      client.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) => {
-        if (client !== this.client) return;
-        const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-        if (err || reason >= 0x80) {
-          this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
-          this.dropConnection(client);
-          return;
-        }
+      this.publishOrReconnect(client, topic, payload, undefined, () => {
         this.stats.lossRecordsAcked++;
         this.options.outbox.ackLoss(record.reason, version).then(
           () => undefined,
@@ -339,12 +312,41 @@ export class Uplink {
     if (!client || this.stats.state !== 'connected') return false;
     const topic = uplinkTopic(this.options.deviceId, 'health');
     this.count(topic, payload.length);
-    client.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) => {
-      const reason = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-      done(!err && reason < 0x80);
-    });
+    client.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) =>
+      done(!err && pubackReason(packet) < 0x80),
+    );
     return true;
   }
+
+  /**
+   * Publishes at QoS 1 on this connection; `acked` runs once the broker took it. Refused (a v5
+   * reason code) or failed, the data stays in the outbox and the connection is dropped: the next one
+   * sends it again. A callback from a connection already dropped is ignored.
+   */
+  private publishOrReconnect(
+    client: MqttClient,
+    topic: string,
+    payload: Uint8Array,
+    refused: (() => void) | undefined,
+    acked: () => void,
+  ): void {
+    this.count(topic, payload.length);
+    client.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) => {
+      if (client !== this.client) return;
+      const reason = pubackReason(packet);
+      if (err || reason >= 0x80) {
+        refused?.();
+        this.stats.lastError = err?.message ?? `PUBACK reason 0x${reason.toString(16)}`;
+        this.dropConnection(client);
+        return;
+      }
+      acked();
+    });
+  }
+
+  private readonly countRefusedBatch = (): void => {
+    this.stats.refusedBatches++;
+  };
 
   /**
    * Ends a connection from inside one of its publish callbacks, on the next turn of the event loop.
@@ -375,4 +377,9 @@ export class Uplink {
     this.stats.state = 'stopped';
     if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
   }
+}
+
+/** The PUBACK's reason code (MQTT v5); 0 (success) for 3.1.1, which has none. */
+function pubackReason(packet: unknown): number {
+  return (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
 }
