@@ -7,7 +7,6 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { IntelLookup } from '../intel-lookup.js';
-import type { CidrSet } from './cidr-set.js';
 import { type IntelListStatus, IntelStore, type IntelStoreCounters } from './intel-store.js';
 import { attachIntel, type IntelLogger, readIntelKey } from './intel-subscription.js';
 
@@ -25,7 +24,8 @@ export interface IntelView {
 export class LiveIntel {
   private store: IntelStore | undefined;
   private reason = 'central has not sent its intel key yet';
-  private schemeSet: CidrSet | undefined;
+  private schemeStore: IntelStore | undefined;
+  private schemeApplied = -1;
   private schemeHas: ((address: string) => boolean) | undefined;
 
   constructor(
@@ -73,10 +73,13 @@ export class LiveIntel {
    * never alerts on them. Undefined while no such list is held, so detection pays nothing then.
    */
   schemeScanners(): ((address: string) => boolean) | undefined {
-    const set = this.store?.listSet(SCHEME_SCANNERS_LIST);
-    if (set !== this.schemeSet) {
-      // Asked on every event: a new function only when the list changed.
-      this.schemeSet = set;
+    // Asked on every event: looked up again only when the store has applied another list.
+    const store = this.store;
+    const applied = store?.counters.applied ?? -1;
+    if (store !== this.schemeStore || applied !== this.schemeApplied) {
+      this.schemeStore = store;
+      this.schemeApplied = applied;
+      const set = store?.listSet(SCHEME_SCANNERS_LIST);
       this.schemeHas = set && ((address) => set.has(address));
     }
     return this.schemeHas;
