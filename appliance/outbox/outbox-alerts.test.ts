@@ -58,7 +58,7 @@ const waitUntil = async (check: () => boolean, ms: number): Promise<number> => {
 };
 
 t.test(
-  'an alert is sealed within a second though events wait a minute; own sub-database, shared seq space',
+  'an alert is sealed at once though events wait a minute; own sub-database, shared seq space',
   async (t) => {
     const dir = tempDir(t);
     const outbox = new Outbox({
@@ -74,8 +74,10 @@ t.test(
     outbox.appendAlert(alert(1));
     outbox.appendAlert(alert(2, { status: 'update' }));
     t.equal(outbox.stats().alertsQueued, 2);
-    const tookMs = await waitUntil(() => outbox.stats().alertsPending === 2, 1000);
-    t.ok(tookMs < 1000, `alerts committed after ${tookMs} ms`);
+    // Far below the events' 60 s, with room for a busy machine: what proves the alerts did not wait
+    // for the event batch is that the event is still pending when they are committed (below).
+    const tookMs = await waitUntil(() => outbox.stats().alertsPending === 2, 20_000);
+    t.ok(tookMs < 20_000, `alerts committed after ${tookMs} ms, not after the events' 60 s`);
     t.equal(sealed, 1, 'one alerts batch, and the uplink was woken');
     t.equal(outbox.stats().pendingEvents, 1, 'the event still waits for its batch');
     t.equal(outbox.peek(-1, 10).length, 0, 'no event batch yet');
